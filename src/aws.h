@@ -1,0 +1,116 @@
+/*
+ * aws.h — S3 and SQS over their HTTP APIs with libcurl, signed with vtp's own
+ * SigV4 (no PostgreSQL: used by workers and SQL functions, which wrap errors
+ * into ereport). One reusable curl handle per process; timeouts on every
+ * call; retries with capped exponential backoff and full jitter for
+ * throttling, 5xx and network errors only.
+ */
+#ifndef VTP_AWS_H
+#define VTP_AWS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "sigv4.h"
+
+typedef struct aws_client
+{
+	char		region[64];
+	char		s3_endpoint[512];	/* "" = AWS, virtual-hosted style */
+	char		sqs_endpoint[512];	/* "" = https://sqs.<region>.amazonaws.com */
+	long		connect_timeout_ms;
+	long		timeout_ms;		/* whole request, small calls */
+	int			max_retries;
+	size_t		part_size;		/* multipart part size, >= 5 MiB */
+	sigv4_creds creds;
+	/* return nonzero to abort a transfer (shutdown, query cancel) */
+	int			(*abort_check) (void *arg);
+	/* sleep ms between retries; return nonzero if aborted meanwhile */
+	int			(*sleep_fn) (long ms, void *arg);
+	void	   *cb_arg;
+	void	   *curl;			/* internal */
+} aws_client;
+
+typedef struct aws_error
+{
+	long		http_status;	/* 0 when no answer */
+	int			curl_code;
+	bool		transient;		/* worth retrying later */
+	bool		aborted;		/* abort_check said stop */
+	char		code[96];		/* AWS error code, or a curl/vtp one */
+	char		message[512];
+} aws_error;
+
+typedef struct aws_request
+{
+	const char *method;
+	const char *service;		/* "s3" or "sqs" */
+	const char *base;			/* scheme://host[:port] */
+	const char *host;			/* Host header */
+	const char *path;			/* percent-encoded */
+	const char *query;			/* raw; canonicalised before use */
+	const char *content_type;
+	const char *amz_target;
+	const char *range;
+	const void *body;
+	size_t		body_len;
+	int			out_fd;			/* >= 0: a 2xx body goes to this file */
+	int64_t		max_out;		/* limit for out_fd, 0 = none */
+	long		extra_timeout_ms;	/* e.g. the long-poll wait */
+} aws_request;
+
+typedef struct aws_response
+{
+	long		status;
+	vbuf		body;			/* error bodies, and 2xx bodies without out_fd */
+	char		etag[128];		/* unquoted */
+	int64_t		content_length;
+	int64_t		written;		/* bytes written to out_fd */
+} aws_response;
+
+extern void aws_client_defaults(aws_client *c);
+extern void aws_client_cleanup(aws_client *c);
+extern void aws_response_free(aws_response *r);
+
+/* Perform with retries. 0 on a 2xx answer, else -1 with err. */
+extern int	aws_perform(aws_client *c, const aws_request *req, aws_response *resp, aws_error *err);
+
+/* Value of the first <tag>…</tag> in xml, entities decoded. */
+extern bool aws_xml_value(const char *xml, const char *tag, char *out, size_t outlen);
+
+/* --- S3 --- */
+typedef struct s3_object_info
+{
+	int64_t		size;
+	char		etag[128];
+} s3_object_info;
+
+extern int	s3_head(aws_client *c, const char *bucket, const char *key, s3_object_info *info, aws_error *err);
+extern int	s3_get_to_file(aws_client *c, const char *bucket, const char *key, const char *path,
+						   int64_t max_bytes, aws_error *err);
+extern int	s3_put_file(aws_client *c, const char *bucket, const char *key, const char *path,
+						const char *content_type, aws_error *err);
+extern int	s3_put_bytes(aws_client *c, const char *bucket, const char *key, const void *data,
+						 size_t len, const char *content_type, aws_error *err);
+extern int	s3_delete(aws_client *c, const char *bucket, const char *key, aws_error *err);
+
+/* --- SQS (JSON 1.0 protocol) --- */
+typedef struct sqs_message
+{
+	char	   *message_id;
+	char	   *receipt_handle;
+	char	   *body;
+	int			receive_count;
+} sqs_message;
+
+extern int	sqs_send(aws_client *c, const char *queue_url, const char *body, aws_error *err);
+extern int	sqs_receive(aws_client *c, const char *queue_url, int max, int wait_seconds,
+						int visibility_seconds, sqs_message **msgs, int *nmsgs, aws_error *err);
+extern void sqs_messages_free(sqs_message *msgs, int n);
+extern int	sqs_delete(aws_client *c, const char *queue_url, const char *receipt, aws_error *err);
+extern int	sqs_change_visibility(aws_client *c, const char *queue_url, const char *receipt,
+								  int seconds, aws_error *err);
+
+#endif

@@ -1,0 +1,113 @@
+// server.mjs — the S3+SQS server for vtp's tests and demo: fauxqs 1.9.2 on a
+// loopback port, behind a loopback proxy that verifies every request's SigV4
+// signature (sigcheck.mjs) the way AWS would, since fauxqs checks none.
+//
+//   node server.mjs --port 9324 --state /tmp/state.json
+//
+// Creates the buckets and queues vtp needs, then writes the endpoint and queue
+// URLs to the state file. Stops on SIGTERM/SIGINT, and by itself after
+// --max-seconds (default 4 h) so that nothing is left running.
+import http from "node:http";
+import { writeFileSync, renameSync } from "node:fs";
+import { buildApp } from "fauxqs";
+import { verify } from "./sigcheck.mjs";
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? acc.concat([[a.slice(2), all[i + 1]]]) : acc), []));
+const port = parseInt(args.port || "9324", 10);
+const backendPort = parseInt(args["backend-port"] || String(port + 1), 10);
+const maxSeconds = parseInt(args["max-seconds"] || "14400", 10);
+const creds = {
+  accessKeyId: process.env.AWS_ACCESS_KEY_ID || "vtptestkey",
+  secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY || "vtptestsecret",
+};
+const MAX_BODY = 64 * 1024 * 1024;
+let requests = 0, rejected = 0;
+
+const app = buildApp({ logger: false });
+await app.listen({ host: "127.0.0.1", port: backendPort });
+const backend = `http://127.0.0.1:${backendPort}`;
+
+async function call(method, path, headers, body) {
+  const r = await fetch(backend + path, { method, headers, body });
+  const text = await r.text();
+  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+  return text;
+}
+async function sqs(action, body) {
+  return JSON.parse(await call("POST", "/", { "content-type": "application/x-amz-json-1.0",
+    "x-amz-target": `AmazonSQS.${action}` }, JSON.stringify(body)) || "{}");
+}
+async function makeQueue(name, visibility) {
+  const dlq = await sqs("CreateQueue", { QueueName: `${name}-dlq`, Attributes: { MessageRetentionPeriod: "1209600" } });
+  const dlqArn = (await sqs("GetQueueAttributes", { QueueUrl: dlq.QueueUrl, AttributeNames: ["QueueArn"] })).Attributes.QueueArn;
+  const q = await sqs("CreateQueue", { QueueName: name, Attributes: {
+    VisibilityTimeout: String(visibility), MessageRetentionPeriod: "345600",
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: "5" }) } });
+  return { url: q.QueueUrl, dlq: dlq.QueueUrl };
+}
+
+const buckets = ["temp-video-bucket", "output-video-bucket"];
+for (const b of buckets) await call("PUT", `/${b}`, {}, undefined);
+const events = await makeQueue("vtp-events", 60);
+const tasks = await makeQueue("vtp-tasks", 120);
+
+function reject(res, service, e) {
+  rejected++;
+  if (service === "sqs") {
+    res.writeHead(e.status, { "content-type": "application/x-amz-json-1.0" });
+    res.end(JSON.stringify({ __type: `com.amazonaws.sqs#${e.code}`, message: e.message }));
+  } else {
+    res.writeHead(e.status, { "content-type": "application/xml" });
+    res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${e.code}</Code><Message>${e.message}</Message></Error>`);
+  }
+}
+
+const proxy = http.createServer((req, res) => {
+  const chunks = [];
+  let size = 0;
+  req.on("data", (c) => {
+    size += c.length;
+    if (size > MAX_BODY) { req.destroy(); return; }
+    chunks.push(c);
+  });
+  req.on("end", async () => {
+    requests++;
+    const body = Buffer.concat(chunks);
+    const service = req.headers["x-amz-target"] ? "sqs" : "s3";
+    if (req.url === "/health") { res.writeHead(200); res.end("ok"); return; }
+    let problem;
+    try { problem = await verify(req, body, creds); }
+    catch (e) { problem = { status: 403, code: "SignatureDoesNotMatch", message: String(e) }; }
+    if (problem) {
+      process.stderr.write(`emulator: rejected ${req.method} ${req.url}: ${problem.code}\n`);
+      reject(res, service, problem);
+      return;
+    }
+    const headers = { ...req.headers };
+    delete headers["content-length"];
+    delete headers["transfer-encoding"];
+    const up = http.request(backend + req.url, { method: req.method, headers: { ...headers, "content-length": body.length } }, (ur) => {
+      res.writeHead(ur.statusCode, ur.headers);
+      ur.pipe(res);
+    });
+    up.on("error", (e) => { res.writeHead(502); res.end(String(e)); });
+    up.end(body);
+  });
+});
+proxy.listen(port, "127.0.0.1", () => {
+  const state = { endpoint: `http://127.0.0.1:${port}`, backend, region: "us-east-1",
+    buckets, events_queue_url: events.url, events_dlq_url: events.dlq,
+    tasks_queue_url: tasks.url, tasks_dlq_url: tasks.dlq, pid: process.pid };
+  if (args.state) { writeFileSync(args.state + ".tmp", JSON.stringify(state, null, 2)); renameSync(args.state + ".tmp", args.state); }
+  process.stdout.write(JSON.stringify(state) + "\n");
+});
+
+function stop() {
+  process.stderr.write(`emulator: stopping after ${requests} requests (${rejected} rejected)\n`);
+  proxy.close();
+  app.close().finally(() => process.exit(0));
+}
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
+setTimeout(stop, maxSeconds * 1000).unref();

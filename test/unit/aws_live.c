@@ -1,0 +1,147 @@
+/*
+ * aws_live.c — vtp's AWS client against a real S3+SQS server (the test
+ * emulator, whose proxy verifies signatures with the AWS SDK's signer).
+ *
+ *   aws_live ENDPOINT QUEUE_URL
+ *
+ * Credentials come from the environment, as in production.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "../../src/aws.h"
+#include "../../src/creds.h"
+
+int			unit_passed = 0;
+int			unit_failed = 0;
+
+static int
+file_equal(const char *a, const char *b)
+{
+	FILE	   *fa = fopen(a, "rb"),
+			   *fb = fopen(b, "rb");
+	int			ca,
+				cb,
+				eq = fa && fb;
+
+	while (eq)
+	{
+		ca = fgetc(fa);
+		cb = fgetc(fb);
+		if (ca != cb)
+			eq = 0;
+		if (ca == EOF || cb == EOF)
+			break;
+	}
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return eq;
+}
+
+int
+main(int argc, char **argv)
+{
+	aws_client	c;
+	aws_error	err;
+	s3_object_info info;
+	char		cerr[256];
+	char		src[] = "/tmp/vtp-aws-live-XXXXXX";
+	char		dst[64];
+	int			fd,
+				i,
+				n;
+	sqs_message *msgs;
+	const char *key = "uploads/t 1/a+b%c/\xc3\xa9/../x$y.bin";
+
+	if (argc != 3)
+	{
+		fprintf(stderr, "usage: aws_live ENDPOINT QUEUE_URL\n");
+		return 2;
+	}
+	aws_client_defaults(&c);
+	vtp_strlcpy(c.s3_endpoint, argv[1], sizeof(c.s3_endpoint));
+	vtp_strlcpy(c.sqs_endpoint, argv[1], sizeof(c.sqs_endpoint));
+	c.part_size = 5 * 1024 * 1024;
+	c.max_retries = 1;
+	CHECK(aws_creds_load("default", &c.creds, cerr, sizeof(cerr)) == 0);
+
+	/* a 12 MiB file: three parts */
+	fd = mkstemp(src);
+	for (i = 0; i < 12 * 1024; i++)
+	{
+		char		block[1024];
+
+		memset(block, 'a' + (i % 26), sizeof(block));
+		block[0] = (char) i;
+		if (write(fd, block, sizeof(block)) != sizeof(block))
+			return 2;
+	}
+	close(fd);
+	snprintf(dst, sizeof(dst), "%s.out", src);
+
+	CHECK(s3_put_file(&c, "temp-video-bucket", key, src, "video/mp4", &err) == 0);
+	CHECK(s3_head(&c, "temp-video-bucket", key, &info, &err) == 0);
+	CHECK(info.size == 12 * 1024 * 1024);
+	CHECK(strstr(info.etag, "-3") != NULL);	/* multipart ETag */
+	CHECK(s3_get_to_file(&c, "temp-video-bucket", key, dst, 0, &err) == 0);
+	CHECK(file_equal(src, dst));
+	/* a size limit is enforced while downloading */
+	CHECK(s3_get_to_file(&c, "temp-video-bucket", key, dst, 1024 * 1024, &err) == -1);
+	CHECK_STR(err.code, "TooLarge");
+	CHECK(!err.transient);
+
+	CHECK(s3_put_bytes(&c, "output-video-bucket", "small/o'k\\\".txt", "hello", 5, "text/plain", &err) == 0);
+	CHECK(s3_head(&c, "output-video-bucket", "small/o'k\\\".txt", &info, &err) == 0 && info.size == 5);
+	CHECK(s3_delete(&c, "output-video-bucket", "small/o'k\\\".txt", &err) == 0);
+	CHECK(s3_head(&c, "output-video-bucket", "small/o'k\\\".txt", &info, &err) == -1 && err.http_status == 404);
+	CHECK(!err.transient);
+	CHECK(s3_delete(&c, "output-video-bucket", "small/o'k\\\".txt", &err) == 0);	/* idempotent */
+	CHECK(s3_get_to_file(&c, "temp-video-bucket", "no/such/key", dst, 0, &err) == -1);
+	CHECK(err.http_status == 404 && !err.transient);
+	CHECK(s3_delete(&c, "temp-video-bucket", key, &err) == 0);
+
+	/* SQS */
+	CHECK(sqs_send(&c, argv[2], "{\"video_id\":\"x\",\"q\":\"\\\"\"}", &err) == 0);
+	CHECK(sqs_receive(&c, argv[2], 10, 1, 30, &msgs, &n, &err) == 0);
+	CHECK(n == 1);
+	if (n == 1)
+	{
+		CHECK_STR(msgs[0].body, "{\"video_id\":\"x\",\"q\":\"\\\"\"}");
+		CHECK(msgs[0].receive_count == 1);
+		CHECK(sqs_change_visibility(&c, argv[2], msgs[0].receipt_handle, 0, &err) == 0);
+		sqs_messages_free(msgs, n);
+		CHECK(sqs_receive(&c, argv[2], 10, 1, 30, &msgs, &n, &err) == 0 && n == 1);
+		CHECK(n == 1 && msgs[0].receive_count == 2);
+		if (n == 1)
+			CHECK(sqs_delete(&c, argv[2], msgs[0].receipt_handle, &err) == 0);
+	}
+	sqs_messages_free(msgs, n);
+	CHECK(sqs_receive(&c, argv[2], 10, 1, 30, &msgs, &n, &err) == 0 && n == 0);
+	sqs_messages_free(msgs, n);
+	CHECK(sqs_send(&c, "http://sqs.us-east-1.localhost:1/000000000000/nope", "x", &err) == -1);
+	CHECK(strstr(err.code, "NonExistentQueue") || strstr(err.code, "QueueDoesNotExist"));
+
+	/* a wrong secret is refused by the verifying proxy, and not retried */
+	c.creds.secret_key[0] ^= 1;
+	CHECK(s3_put_bytes(&c, "temp-video-bucket", "x", "x", 1, NULL, &err) == -1);
+	CHECK_STR(err.code, "SignatureDoesNotMatch");
+	CHECK(sqs_send(&c, argv[2], "x", &err) == -1);
+	CHECK_STR(err.code, "SignatureDoesNotMatch");
+	c.creds.secret_key[0] ^= 1;
+
+	/* nothing listening: a transient network error */
+	vtp_strlcpy(c.s3_endpoint, "http://127.0.0.1:9", sizeof(c.s3_endpoint));
+	c.max_retries = 0;
+	CHECK(s3_head(&c, "b", "k", &info, &err) == -1 && err.transient && strcmp(err.code, "NetworkError") == 0);
+
+	aws_client_cleanup(&c);
+	unlink(src);
+	unlink(dst);
+	printf("aws_live: %d passed, %d failed\n", unit_passed, unit_failed);
+	return unit_failed ? 1 : 0;
+}
