@@ -1,0 +1,103 @@
+/*
+ * main.c — vtp-transcode's command line and reporting.
+ *
+ *   vtp-transcode --input FILE --outdir DIR [--renditions 480p,720p,1080p]
+ *                 [--preset veryfast] [--crf 21] [--threads 0]
+ *                 [--max-width 7680] [--max-height 4320]
+ *                 [--max-duration 14400] [--max-streams 16]
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transcode.h"
+#include "../src/buf.h"
+
+void
+tc_report_error(const char *code, const char *fmt,...)
+{
+	va_list		ap;
+	char		msg[1024];
+	vbuf		b = VBUF_INIT;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	vbuf_puts(&b, "{\"event\":\"error\",\"code\":");
+	vbuf_json_string(&b, code);
+	vbuf_puts(&b, ",\"message\":");
+	vbuf_json_string(&b, msg);
+	vbuf_puts(&b, "}\n");
+	fputs(b.data, stdout);
+	fflush(stdout);
+	vbuf_free(&b);
+}
+
+void
+tc_report_progress(double percent, double speed)
+{
+	printf("{\"event\":\"progress\",\"percent\":%.1f,\"speed\":%.2f}\n", percent, speed);
+	fflush(stdout);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: vtp-transcode --input FILE --outdir DIR [--renditions 480p,720p,1080p] "
+			"[--preset veryfast] [--crf 21] [--threads N] [--max-width N] [--max-height N] "
+			"[--max-duration SECONDS] [--max-streams N]\n");
+	exit(EXIT_INTERNAL);
+}
+
+int
+main(int argc, char **argv)
+{
+	tc_options	opt;
+	int			i;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.renditions = "480p,720p,1080p";
+	opt.preset = "veryfast";
+	opt.crf = 21;
+	opt.max_width = 7680;
+	opt.max_height = 4320;
+	opt.max_duration = 4 * 3600;
+	opt.max_streams = 16;
+	opt.audio_bitrate = 128000;
+
+	for (i = 1; i < argc; i++)
+	{
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (v == NULL)
+			usage();
+		if (strcmp(a, "--input") == 0)
+			opt.input = v;
+		else if (strcmp(a, "--outdir") == 0)
+			opt.outdir = v;
+		else if (strcmp(a, "--renditions") == 0)
+			opt.renditions = v;
+		else if (strcmp(a, "--preset") == 0)
+			opt.preset = v;
+		else if (strcmp(a, "--crf") == 0)
+			opt.crf = atof(v);
+		else if (strcmp(a, "--threads") == 0)
+			opt.threads = atoi(v);
+		else if (strcmp(a, "--max-width") == 0)
+			opt.max_width = atoi(v);
+		else if (strcmp(a, "--max-height") == 0)
+			opt.max_height = atoi(v);
+		else if (strcmp(a, "--max-duration") == 0)
+			opt.max_duration = atof(v);
+		else if (strcmp(a, "--max-streams") == 0)
+			opt.max_streams = atoi(v);
+		else
+			usage();
+		i++;
+	}
+	if (opt.input == NULL || opt.outdir == NULL)
+		usage();
+	return tc_run(&opt);
+}

@@ -1,0 +1,770 @@
+/*
+ * pipeline.c — one decode feeding every rendition: demux → decode → one
+ * filter graph (rotate, constant frame rate, split → scale per rung) →
+ * libx264 per rung; audio decoded and AAC-encoded once, its packets muxed
+ * into every rendition; MP4 with faststart. Follows FFmpeg's
+ * doc/examples/transcode.c, with the limits untrusted media needs.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavformat/avformat.h>
+#include <libavutil/display.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+
+#include "transcode.h"
+#include "../src/buf.h"
+
+/* The only containers vtp opens; never playlists (hls, concat, ...). */
+#define FORMAT_WHITELIST "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts"
+
+typedef struct rung_out
+{
+	ladder_rung r;
+	AVFilterContext *sink;
+	AVCodecContext *enc;
+	AVFormatContext *oc;
+	AVStream   *vst;
+	AVStream   *ast;
+	char		path[4096];
+	int64_t		frames;
+} rung_out;
+
+typedef struct tc
+{
+	const tc_options *opt;
+	AVFormatContext *ic;
+	int			vidx;
+	int			aidx;
+	AVCodecContext *vdec;
+	AVCodecContext *adec;
+	AVFilterGraph *vgraph;
+	AVFilterGraph *agraph;
+	AVFilterContext *vsrc;
+	AVFilterContext *asrc;
+	AVFilterContext *asink;
+	AVCodecContext *aenc;
+	rung_out	rungs[LADDER_MAX_RUNGS];
+	int			nrungs;
+	AVRational	fps;
+	int64_t		vstart;			/* subtracted from pts, stream time base */
+	int64_t		astart;
+	int64_t		next_vpts;
+	AVFrame    *frame;
+	AVFrame    *filt;
+	AVPacket   *pkt;
+	AVPacket   *opkt;
+	tc_probe	probe;
+	int64_t		decoded;
+	int			decode_errors;
+	double		last_report;
+	double		t0;
+} tc;
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+fail_av(const char *code, int exitcode, const char *what, int err)
+{
+	char		e[AV_ERROR_MAX_STRING_SIZE];
+
+	av_strerror(err, e, sizeof(e));
+	tc_report_error(code, "%s: %s", what, e);
+	return exitcode;
+}
+
+static int
+open_input(tc *t)
+{
+	AVDictionary *o = NULL;
+	int			ret;
+	AVStream   *st;
+	const uint8_t *sd;
+
+	av_dict_set(&o, "protocol_whitelist", "file", 0);
+	av_dict_set(&o, "format_whitelist", FORMAT_WHITELIST, 0);
+	av_dict_set(&o, "max_streams", "64", 0);
+	ret = avformat_open_input(&t->ic, t->opt->input, NULL, &o);
+	av_dict_free(&o);
+	if (ret < 0)
+		return fail_av("unreadable", EXIT_MEDIA, "not a video file vtp can read", ret);
+	ret = avformat_find_stream_info(t->ic, NULL);
+	if (ret < 0)
+		return fail_av("unreadable", EXIT_MEDIA, "could not read stream information", ret);
+	if ((int) t->ic->nb_streams > t->opt->max_streams)
+	{
+		tc_report_error("too_many_streams", "source has %u streams; the limit is %d",
+						t->ic->nb_streams, t->opt->max_streams);
+		return EXIT_MEDIA;
+	}
+	t->vidx = av_find_best_stream(t->ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+	if (t->vidx < 0 || (t->ic->streams[t->vidx]->disposition & AV_DISPOSITION_ATTACHED_PIC))
+	{
+		tc_report_error("no_video", "source has no video stream (%s)",
+						t->ic->nb_streams ? "audio or data only" : "no streams at all");
+		return EXIT_MEDIA;
+	}
+	t->aidx = av_find_best_stream(t->ic, AVMEDIA_TYPE_AUDIO, -1, t->vidx, NULL, 0);
+	if (t->aidx < 0)
+		t->aidx = -1;
+
+	st = t->ic->streams[t->vidx];
+	t->probe.width = st->codecpar->width;
+	t->probe.height = st->codecpar->height;
+	t->probe.has_audio = t->aidx >= 0;
+	t->probe.video_codec = avcodec_get_name(st->codecpar->codec_id);
+	t->probe.pix_fmt = av_get_pix_fmt_name((enum AVPixelFormat) st->codecpar->format);
+	t->probe.interlaced = st->codecpar->field_order != AV_FIELD_PROGRESSIVE &&
+		st->codecpar->field_order != AV_FIELD_UNKNOWN;
+	t->probe.video_bitrate = st->codecpar->bit_rate;
+	if (t->probe.video_bitrate <= 0 && t->ic->bit_rate > 0)
+		t->probe.video_bitrate = t->ic->bit_rate - (t->aidx >= 0 ? 128000 : 0);
+	if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+		t->probe.duration = st->duration * av_q2d(st->time_base);
+	else if (t->ic->duration != AV_NOPTS_VALUE && t->ic->duration > 0)
+		t->probe.duration = t->ic->duration / (double) AV_TIME_BASE;
+
+	sd = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+	if (sd)
+	{
+		double		theta = -av_display_rotation_get((const int32_t *) sd);
+
+		if (!isnan(theta))
+		{
+			theta -= 360 * floor(theta / 360 + 0.9 / 360);
+			t->probe.rotation = ((int) lround(theta / 90) * 90) % 360;
+		}
+	}
+	t->fps = av_guess_frame_rate(t->ic, st, NULL);
+	if (t->fps.num <= 0 || t->fps.den <= 0 || av_q2d(t->fps) < 1 || av_q2d(t->fps) > 120)
+		t->fps = (AVRational) {30, 1};
+	t->fps = av_make_q(t->fps.num, t->fps.den);
+	av_reduce(&t->fps.num, &t->fps.den, t->fps.num, t->fps.den, 1001000);
+	t->probe.fps_num = t->fps.num;
+	t->probe.fps_den = t->fps.den;
+
+	if (t->probe.width <= 0 || t->probe.height <= 0)
+	{
+		tc_report_error("unreadable", "video stream has no picture size");
+		return EXIT_MEDIA;
+	}
+	if (t->probe.width > t->opt->max_width || t->probe.height > t->opt->max_height)
+	{
+		tc_report_error("too_large", "picture %dx%d exceeds the limit %dx%d",
+						t->probe.width, t->probe.height, t->opt->max_width, t->opt->max_height);
+		return EXIT_MEDIA;
+	}
+	if (t->probe.duration > t->opt->max_duration)
+	{
+		tc_report_error("too_long", "duration %.0f s exceeds the limit %.0f s",
+						t->probe.duration, t->opt->max_duration);
+		return EXIT_MEDIA;
+	}
+	{
+		int64_t		start = t->ic->start_time == AV_NOPTS_VALUE ? 0 : t->ic->start_time;
+
+		t->vstart = av_rescale_q(start, AV_TIME_BASE_Q, st->time_base);
+		if (t->aidx >= 0)
+			t->astart = av_rescale_q(start, AV_TIME_BASE_Q, t->ic->streams[t->aidx]->time_base);
+	}
+	return 0;
+}
+
+static int
+open_decoder(tc *t, int idx, AVCodecContext **out)
+{
+	AVStream   *st = t->ic->streams[idx];
+	const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
+	AVCodecContext *c;
+	int			ret;
+
+	if (dec == NULL)
+	{
+		tc_report_error("unsupported_codec", "no decoder for %s", avcodec_get_name(st->codecpar->codec_id));
+		return EXIT_MEDIA;
+	}
+	c = avcodec_alloc_context3(dec);
+	if (c == NULL)
+		return EXIT_INTERNAL;
+	*out = c;
+	ret = avcodec_parameters_to_context(c, st->codecpar);
+	if (ret < 0)
+		return fail_av("unreadable", EXIT_MEDIA, "bad codec parameters", ret);
+	c->pkt_timebase = st->time_base;
+	c->thread_count = t->opt->threads;
+	ret = avcodec_open2(c, dec, NULL);
+	if (ret < 0)
+		return fail_av("unsupported_codec", EXIT_MEDIA, "could not open the decoder", ret);
+	return 0;
+}
+
+static int
+setup_video_graph(tc *t)
+{
+	AVStream   *st = t->ic->streams[t->vidx];
+	AVFilterInOut *outputs = avfilter_inout_alloc();
+	AVFilterInOut *inputs = NULL;
+	AVRational	sar = t->vdec->sample_aspect_ratio;
+	vbuf		args = VBUF_INIT,
+				desc = VBUF_INIT;
+	int			ret,
+				i;
+
+	t->vgraph = avfilter_graph_alloc();
+	if (t->vgraph == NULL || outputs == NULL)
+		return EXIT_INTERNAL;
+	t->vgraph->scale_sws_opts = av_strdup("flags=bicubic");
+	if (sar.num <= 0 || sar.den <= 0)
+		sar = (AVRational) {1, 1};
+	vbuf_printf(&args, "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d",
+				t->vdec->width, t->vdec->height, t->vdec->pix_fmt,
+				st->time_base.num, st->time_base.den, sar.num, sar.den);
+	ret = avfilter_graph_create_filter(&t->vsrc, avfilter_get_by_name("buffer"), "in", args.data, NULL, t->vgraph);
+	if (ret < 0)
+		goto fail;
+	for (i = t->nrungs - 1; i >= 0; i--)
+	{
+		char		name[16];
+		AVFilterInOut *io = avfilter_inout_alloc();
+
+		snprintf(name, sizeof(name), "out%d", i);
+		ret = avfilter_graph_create_filter(&t->rungs[i].sink, avfilter_get_by_name("buffersink"), name, NULL, NULL, t->vgraph);
+		if (ret < 0 || io == NULL)
+			goto fail;
+		io->name = av_strdup(name);
+		io->filter_ctx = t->rungs[i].sink;
+		io->pad_idx = 0;
+		io->next = inputs;
+		inputs = io;
+	}
+	outputs->name = av_strdup("in");
+	outputs->filter_ctx = t->vsrc;
+	outputs->pad_idx = 0;
+	outputs->next = NULL;
+
+	vbuf_puts(&desc, "[in]");
+	if (t->probe.interlaced)
+		vbuf_puts(&desc, "yadif=deint=interlaced,");
+	if (t->probe.rotation == 90)
+		vbuf_puts(&desc, "transpose=clock,");
+	else if (t->probe.rotation == 180)
+		vbuf_puts(&desc, "hflip,vflip,");
+	else if (t->probe.rotation == 270)
+		vbuf_puts(&desc, "transpose=cclock,");
+	vbuf_printf(&desc, "fps=%d/%d,split=%d", t->fps.num, t->fps.den, t->nrungs);
+	for (i = 0; i < t->nrungs; i++)
+		vbuf_printf(&desc, "[s%d]", i);
+	for (i = 0; i < t->nrungs; i++)
+		vbuf_printf(&desc, ";[s%d]scale=%d:%d,setsar=1,format=yuv420p[out%d]",
+					i, t->rungs[i].r.width, t->rungs[i].r.height, i);
+	ret = avfilter_graph_parse_ptr(t->vgraph, desc.data, &inputs, &outputs, NULL);
+	if (ret >= 0)
+		ret = avfilter_graph_config(t->vgraph, NULL);
+fail:
+	avfilter_inout_free(&inputs);
+	avfilter_inout_free(&outputs);
+	vbuf_free(&args);
+	vbuf_free(&desc);
+	if (ret < 0)
+		return fail_av("internal", EXIT_INTERNAL, "could not build the video filter graph", ret);
+	return 0;
+}
+
+static int
+setup_audio(tc *t)
+{
+	AVStream   *st = t->ic->streams[t->aidx];
+	const AVCodec *aac = avcodec_find_encoder(AV_CODEC_ID_AAC);
+	AVChannelLayout in_layout = {0};
+	AVFilterInOut *outputs = avfilter_inout_alloc();
+	AVFilterInOut *inputs = avfilter_inout_alloc();
+	AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
+	char		layout[128];
+	vbuf		args = VBUF_INIT;
+	int			ret;
+
+	ret = open_decoder(t, t->aidx, &t->adec);
+	if (ret != 0)
+		return ret;
+	if (t->adec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || t->adec->ch_layout.nb_channels == 0)
+		av_channel_layout_default(&in_layout, t->adec->ch_layout.nb_channels > 0 ? t->adec->ch_layout.nb_channels : 2);
+	else
+		av_channel_layout_copy(&in_layout, &t->adec->ch_layout);
+	av_channel_layout_describe(&in_layout, layout, sizeof(layout));
+	av_channel_layout_uninit(&in_layout);
+
+	t->aenc = avcodec_alloc_context3(aac);
+	t->aenc->sample_rate = 48000;
+	av_channel_layout_copy(&t->aenc->ch_layout, &stereo);
+	t->aenc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+	t->aenc->bit_rate = t->opt->audio_bitrate;
+	t->aenc->time_base = (AVRational) {1, 48000};
+	t->aenc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+	ret = avcodec_open2(t->aenc, aac, NULL);
+	if (ret < 0)
+		return fail_av("internal", EXIT_INTERNAL, "could not open the AAC encoder", ret);
+
+	t->agraph = avfilter_graph_alloc();
+	vbuf_printf(&args, "time_base=%d/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
+				st->time_base.num, st->time_base.den, t->adec->sample_rate,
+				av_get_sample_fmt_name(t->adec->sample_fmt), layout);
+	ret = avfilter_graph_create_filter(&t->asrc, avfilter_get_by_name("abuffer"), "ain", args.data, NULL, t->agraph);
+	if (ret >= 0)
+		ret = avfilter_graph_create_filter(&t->asink, avfilter_get_by_name("abuffersink"), "aout", NULL, NULL, t->agraph);
+	if (ret >= 0)
+	{
+		outputs->name = av_strdup("in");
+		outputs->filter_ctx = t->asrc;
+		inputs->name = av_strdup("out");
+		inputs->filter_ctx = t->asink;
+		ret = avfilter_graph_parse_ptr(t->agraph,
+									   "[in]aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo[out]",
+									   &inputs, &outputs, NULL);
+	}
+	if (ret >= 0)
+		ret = avfilter_graph_config(t->agraph, NULL);
+	avfilter_inout_free(&inputs);
+	avfilter_inout_free(&outputs);
+	vbuf_free(&args);
+	if (ret < 0)
+		return fail_av("unreadable", EXIT_MEDIA, "could not build the audio filter graph", ret);
+	av_buffersink_set_frame_size(t->asink, (unsigned) t->aenc->frame_size);
+	return 0;
+}
+
+static int
+open_rung(tc *t, rung_out *ro)
+{
+	const AVCodec *x264 = avcodec_find_encoder_by_name("libx264");
+	AVCodecContext *e;
+	AVDictionary *o = NULL;
+	char		num[32];
+	int			gop = (int) lround(2.0 * av_q2d(t->fps));
+	int			ret;
+
+	if (x264 == NULL)
+	{
+		tc_report_error("internal", "libx264 is not available in this FFmpeg");
+		return EXIT_INTERNAL;
+	}
+	snprintf(ro->path, sizeof(ro->path), "%s/%s.mp4", t->opt->outdir, ro->r.name);
+	ret = avformat_alloc_output_context2(&ro->oc, NULL, "mp4", ro->path);
+	if (ret < 0)
+		return fail_av("internal", EXIT_INTERNAL, "could not create the MP4 muxer", ret);
+
+	e = ro->enc = avcodec_alloc_context3(x264);
+	e->width = ro->r.width;
+	e->height = ro->r.height;
+	e->pix_fmt = AV_PIX_FMT_YUV420P;
+	e->sample_aspect_ratio = (AVRational) {1, 1};
+	e->time_base = av_buffersink_get_time_base(ro->sink);
+	e->framerate = t->fps;
+	e->gop_size = gop;
+	e->keyint_min = gop;
+	e->rc_max_rate = ro->r.maxrate;
+	e->rc_buffer_size = (int) ro->r.bufsize;
+	e->thread_count = t->opt->threads;
+	e->color_range = AVCOL_RANGE_MPEG;
+	e->colorspace = t->vdec->colorspace;
+	e->color_primaries = t->vdec->color_primaries;
+	e->color_trc = t->vdec->color_trc;
+	e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+	av_dict_set(&o, "preset", t->opt->preset, 0);
+	av_dict_set(&o, "profile", "high", 0);
+	snprintf(num, sizeof(num), "%g", t->opt->crf);
+	av_dict_set(&o, "crf", num, 0);
+	av_dict_set(&o, "x264-params", "scenecut=0:open-gop=0", 0);
+	ret = avcodec_open2(e, x264, &o);
+	av_dict_free(&o);
+	if (ret < 0)
+		return fail_av("internal", EXIT_INTERNAL, "could not open libx264", ret);
+
+	ro->vst = avformat_new_stream(ro->oc, NULL);
+	avcodec_parameters_from_context(ro->vst->codecpar, e);
+	ro->vst->time_base = e->time_base;
+	ro->vst->avg_frame_rate = t->fps;
+	if (t->aenc)
+	{
+		ro->ast = avformat_new_stream(ro->oc, NULL);
+		avcodec_parameters_from_context(ro->ast->codecpar, t->aenc);
+		ro->ast->time_base = t->aenc->time_base;
+	}
+	ret = avio_open(&ro->oc->pb, ro->path, AVIO_FLAG_WRITE);
+	if (ret < 0)
+		return fail_av("internal", EXIT_INTERNAL, "could not create the output file", ret);
+	av_dict_set(&o, "movflags", "+faststart", 0);
+	ret = avformat_write_header(ro->oc, &o);
+	av_dict_free(&o);
+	if (ret < 0)
+		return fail_av("internal", EXIT_INTERNAL, "could not write the MP4 header", ret);
+	return 0;
+}
+
+static int
+write_video(tc *t, rung_out *ro, AVFrame *f)
+{
+	int			ret = avcodec_send_frame(ro->enc, f);
+
+	if (ret < 0 && ret != AVERROR_EOF)
+		return fail_av("internal", EXIT_INTERNAL, "video encoding failed", ret);
+	for (;;)
+	{
+		ret = avcodec_receive_packet(ro->enc, t->opkt);
+		if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+			return 0;
+		if (ret < 0)
+			return fail_av("internal", EXIT_INTERNAL, "video encoding failed", ret);
+		/* FFmpeg 5.1's libx264 packets carry no duration */
+		if (t->opkt->duration <= 0)
+			t->opkt->duration = av_rescale_q(1, av_inv_q(t->fps), ro->enc->time_base);
+		t->opkt->stream_index = ro->vst->index;
+		av_packet_rescale_ts(t->opkt, ro->enc->time_base, ro->vst->time_base);
+		ret = av_interleaved_write_frame(ro->oc, t->opkt);
+		if (ret < 0)
+			return fail_av("internal", EXIT_INTERNAL, "could not write video", ret);
+	}
+}
+
+static int
+drain_video(tc *t, int flush)
+{
+	int			i,
+				ret;
+
+	for (i = 0; i < t->nrungs; i++)
+	{
+		rung_out   *ro = &t->rungs[i];
+
+		while ((ret = av_buffersink_get_frame(ro->sink, t->filt)) >= 0)
+		{
+			t->filt->pict_type = AV_PICTURE_TYPE_NONE;
+			ro->frames++;
+			ret = write_video(t, ro, t->filt);
+			av_frame_unref(t->filt);
+			if (ret != 0)
+				return ret;
+		}
+		if (ret != AVERROR(EAGAIN) && ret != AVERROR_EOF)
+			return fail_av("internal", EXIT_INTERNAL, "video filtering failed", ret);
+		if (flush && (ret = write_video(t, ro, NULL)) != 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int
+write_audio(tc *t, AVFrame *f)
+{
+	int			ret = avcodec_send_frame(t->aenc, f);
+	int			i;
+
+	if (ret < 0 && ret != AVERROR_EOF)
+		return fail_av("internal", EXIT_INTERNAL, "audio encoding failed", ret);
+	for (;;)
+	{
+		ret = avcodec_receive_packet(t->aenc, t->pkt);
+		if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+			return 0;
+		if (ret < 0)
+			return fail_av("internal", EXIT_INTERNAL, "audio encoding failed", ret);
+		/* encoded once, muxed into every rendition */
+		for (i = 0; i < t->nrungs; i++)
+		{
+			rung_out   *ro = &t->rungs[i];
+
+			av_packet_ref(t->opkt, t->pkt);
+			t->opkt->stream_index = ro->ast->index;
+			av_packet_rescale_ts(t->opkt, t->aenc->time_base, ro->ast->time_base);
+			ret = av_interleaved_write_frame(ro->oc, t->opkt);
+			if (ret < 0)
+			{
+				av_packet_unref(t->pkt);
+				return fail_av("internal", EXIT_INTERNAL, "could not write audio", ret);
+			}
+		}
+		av_packet_unref(t->pkt);
+	}
+}
+
+static int
+drain_audio(tc *t, int flush)
+{
+	int			ret;
+
+	while ((ret = av_buffersink_get_frame(t->asink, t->filt)) >= 0)
+	{
+		ret = write_audio(t, t->filt);
+		av_frame_unref(t->filt);
+		if (ret != 0)
+			return ret;
+	}
+	if (ret != AVERROR(EAGAIN) && ret != AVERROR_EOF)
+		return fail_av("internal", EXIT_INTERNAL, "audio filtering failed", ret);
+	return flush ? write_audio(t, NULL) : 0;
+}
+
+static void
+maybe_report(tc *t, int64_t pts)
+{
+	double		now = now_s();
+
+	if (now - t->last_report < 1.0 || t->probe.duration <= 0)
+		return;
+	t->last_report = now;
+	{
+		double		media = pts * av_q2d(t->ic->streams[t->vidx]->time_base);
+		double		pct = 100.0 * media / t->probe.duration;
+
+		tc_report_progress(pct < 0 ? 0 : pct > 99.9 ? 99.9 : pct, media / (now - t->t0));
+	}
+}
+
+/* Decode one packet (NULL flushes) of stream idx and push frames on. */
+static int
+decode(tc *t, int idx, AVPacket *pkt)
+{
+	int			video = idx == t->vidx;
+	AVCodecContext *dec = video ? t->vdec : t->adec;
+	int			ret = avcodec_send_packet(dec, pkt);
+
+	if (ret < 0 && ret != AVERROR_EOF)
+	{
+		/* a corrupt packet: skip it, as players do */
+		t->decode_errors++;
+		return 0;
+	}
+	for (;;)
+	{
+		ret = avcodec_receive_frame(dec, t->frame);
+		if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+			break;
+		if (ret < 0)
+		{
+			t->decode_errors++;
+			break;
+		}
+		if (video)
+		{
+			int64_t		pts = t->frame->best_effort_timestamp;
+
+			pts = (pts == AV_NOPTS_VALUE) ? t->next_vpts : pts - t->vstart;
+			t->frame->pts = pts;
+			t->next_vpts = pts + (t->frame->pkt_duration > 0 ? t->frame->pkt_duration : 1);
+			t->decoded++;
+			maybe_report(t, pts);
+			ret = av_buffersrc_add_frame_flags(t->vsrc, t->frame, 0);
+			if (ret < 0)
+				return fail_av("unreadable", EXIT_MEDIA, "video frame rejected by the filter graph", ret);
+			ret = drain_video(t, 0);
+		}
+		else
+		{
+			if (t->frame->best_effort_timestamp != AV_NOPTS_VALUE)
+				t->frame->pts = t->frame->best_effort_timestamp - t->astart;
+			ret = av_buffersrc_add_frame_flags(t->asrc, t->frame, 0);
+			if (ret < 0)
+				return fail_av("unreadable", EXIT_MEDIA, "audio frame rejected by the filter graph", ret);
+			ret = drain_audio(t, 0);
+		}
+		av_frame_unref(t->frame);
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}
+
+static void
+report_plan(tc *t, const ladder_plan *plan)
+{
+	vbuf		b = VBUF_INIT;
+	int			i;
+
+	vbuf_printf(&b, "{\"event\":\"probe\",\"width\":%d,\"height\":%d,\"rotation\":%d,\"duration\":%.3f,"
+				"\"fps\":%.3f,\"video_bitrate\":%lld,\"interlaced\":%s,\"audio\":%s,\"video_codec\":",
+				t->probe.width, t->probe.height, t->probe.rotation, t->probe.duration,
+				t->probe.fps_num / t->probe.fps_den, (long long) t->probe.video_bitrate,
+				t->probe.interlaced ? "true" : "false", t->probe.has_audio ? "true" : "false");
+	vbuf_json_string(&b, t->probe.video_codec ? t->probe.video_codec : "");
+	vbuf_puts(&b, ",\"pix_fmt\":");
+	vbuf_json_string(&b, t->probe.pix_fmt ? t->probe.pix_fmt : "");
+	vbuf_puts(&b, "}\n{\"event\":\"plan\",\"note\":");
+	vbuf_json_string(&b, plan->note);
+	vbuf_puts(&b, ",\"renditions\":[");
+	for (i = 0; i < plan->nrungs; i++)
+		vbuf_printf(&b, "%s{\"name\":\"%s\",\"width\":%d,\"height\":%d,\"maxrate\":%lld}",
+					i ? "," : "", plan->rungs[i].name, plan->rungs[i].width, plan->rungs[i].height,
+					(long long) plan->rungs[i].maxrate);
+	vbuf_puts(&b, "]}\n");
+	fputs(b.data, stdout);
+	fflush(stdout);
+	vbuf_free(&b);
+}
+
+static int
+finish(tc *t)
+{
+	int			i;
+	struct rusage ru;
+
+	for (i = 0; i < t->nrungs; i++)
+	{
+		rung_out   *ro = &t->rungs[i];
+		struct stat st;
+		double		dur = ro->frames / av_q2d(t->fps);
+		int			ret = av_write_trailer(ro->oc);
+
+		if (ret < 0)
+			return fail_av("internal", EXIT_INTERNAL, "could not finish the MP4", ret);
+		avio_closep(&ro->oc->pb);
+		if (stat(ro->path, &st) != 0)
+		{
+			tc_report_error("internal", "output %s vanished", ro->path);
+			return EXIT_INTERNAL;
+		}
+		printf("{\"event\":\"rendition\",\"name\":\"%s\",\"file\":\"%s.mp4\",\"width\":%d,\"height\":%d,"
+			   "\"bytes\":%lld,\"bitrate\":%lld,\"duration\":%.3f,\"frames\":%lld}\n",
+			   ro->r.name, ro->r.name, ro->r.width, ro->r.height, (long long) st.st_size,
+			   dur > 0 ? (long long) (st.st_size * 8 / dur) : 0LL, dur, (long long) ro->frames);
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	printf("{\"event\":\"done\",\"cpu_seconds\":%.2f,\"decode_errors\":%d}\n",
+		   ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+		   t->decode_errors);
+	fflush(stdout);
+	return 0;
+}
+
+static void
+cleanup(tc *t)
+{
+	int			i;
+
+	for (i = 0; i < t->nrungs; i++)
+	{
+		if (t->rungs[i].oc)
+		{
+			if (t->rungs[i].oc->pb)
+				avio_closep(&t->rungs[i].oc->pb);
+			avformat_free_context(t->rungs[i].oc);
+		}
+		avcodec_free_context(&t->rungs[i].enc);
+	}
+	avcodec_free_context(&t->aenc);
+	avcodec_free_context(&t->vdec);
+	avcodec_free_context(&t->adec);
+	avfilter_graph_free(&t->vgraph);
+	avfilter_graph_free(&t->agraph);
+	avformat_close_input(&t->ic);
+	av_frame_free(&t->frame);
+	av_frame_free(&t->filt);
+	av_packet_free(&t->pkt);
+	av_packet_free(&t->opkt);
+}
+
+int
+tc_run(const tc_options *opt)
+{
+	tc			t;
+	ladder_plan plan;
+	ladder_source src;
+	char		err[256];
+	int			ret,
+				i;
+
+	memset(&t, 0, sizeof(t));
+	t.opt = opt;
+	t.aidx = -1;
+	t.t0 = now_s();
+	av_log_set_level(AV_LOG_ERROR);
+	t.frame = av_frame_alloc();
+	t.filt = av_frame_alloc();
+	t.pkt = av_packet_alloc();
+	t.opkt = av_packet_alloc();
+
+	if ((ret = open_input(&t)) != 0)
+		goto out;
+	src.width = t.probe.width;
+	src.height = t.probe.height;
+	src.rotation = t.probe.rotation;
+	src.bitrate = t.probe.video_bitrate;
+	if (ladder_plan_make(&src, opt->renditions, &plan, err, sizeof(err)) != 0)
+	{
+		tc_report_error("bad_plan", "%s", err);
+		ret = EXIT_MEDIA;
+		goto out;
+	}
+	report_plan(&t, &plan);
+	t.nrungs = plan.nrungs;
+	for (i = 0; i < plan.nrungs; i++)
+		t.rungs[i].r = plan.rungs[i];
+
+	if ((ret = open_decoder(&t, t.vidx, &t.vdec)) != 0)
+		goto out;
+	if (t.aidx >= 0 && (ret = setup_audio(&t)) != 0)
+		goto out;
+	if ((ret = setup_video_graph(&t)) != 0)
+		goto out;
+	for (i = 0; i < t.nrungs; i++)
+		if ((ret = open_rung(&t, &t.rungs[i])) != 0)
+			goto out;
+
+	while ((ret = av_read_frame(t.ic, t.pkt)) >= 0)
+	{
+		int			idx = t.pkt->stream_index;
+
+		ret = 0;
+		if (idx == t.vidx || idx == t.aidx)
+			ret = decode(&t, idx, t.pkt);
+		av_packet_unref(t.pkt);
+		if (ret != 0)
+			goto out;
+	}
+	if (ret != AVERROR_EOF)
+		t.decode_errors++;		/* a read error mid-file ends the input, as in ffmpeg */
+
+	if ((ret = decode(&t, t.vidx, NULL)) != 0)
+		goto out;
+	if (t.decoded == 0)
+	{
+		tc_report_error("no_frames", "no video frame could be decoded");
+		ret = EXIT_MEDIA;
+		goto out;
+	}
+	/* close at the end of the last frame, not its start, or fps drops it */
+	if ((ret = av_buffersrc_close(t.vsrc, t.next_vpts, AV_BUFFERSRC_FLAG_PUSH)) < 0 ||
+		(ret = drain_video(&t, 1)) != 0)
+	{
+		ret = ret < 0 ? EXIT_INTERNAL : ret;
+		goto out;
+	}
+	if (t.aidx >= 0)
+	{
+		if ((ret = decode(&t, t.aidx, NULL)) != 0)
+			goto out;
+		if ((ret = av_buffersrc_add_frame_flags(t.asrc, NULL, 0)) < 0 || (ret = drain_audio(&t, 1)) != 0)
+		{
+			ret = ret < 0 ? EXIT_INTERNAL : ret;
+			goto out;
+		}
+	}
+	ret = finish(&t);
+out:
+	cleanup(&t);
+	return ret;
+}

@@ -1,0 +1,54 @@
+/*
+ * transcode.h — the vtp-transcode helper: the only vtp code that runs libav
+ * on untrusted media. The transcode worker fork+execs it with a source file
+ * and an output directory; it reports JSON lines on stdout and exits
+ * 0 (done), 2 (the media is unusable: permanent) or 3 (anything else).
+ */
+#ifndef VTP_TRANSCODE_H
+#define VTP_TRANSCODE_H
+
+#include <stdint.h>
+
+#include "../src/ladder.h"
+
+#define EXIT_MEDIA 2
+#define EXIT_INTERNAL 3
+
+typedef struct tc_options
+{
+	const char *input;
+	const char *outdir;
+	const char *renditions;
+	const char *preset;
+	double		crf;
+	int			threads;
+	int			max_width;
+	int			max_height;
+	double		max_duration;	/* seconds */
+	int			max_streams;
+	int			audio_bitrate;
+} tc_options;
+
+typedef struct tc_probe
+{
+	int			width;
+	int			height;
+	int			rotation;
+	double		duration;
+	double		fps_num;
+	double		fps_den;
+	int64_t		video_bitrate;
+	int			interlaced;
+	int			has_audio;
+	const char *video_codec;
+	const char *pix_fmt;
+} tc_probe;
+
+/* Report helpers (stdout JSON lines). */
+extern void tc_report_error(const char *code, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+extern void tc_report_progress(double percent, double speed);
+
+/* Runs the whole transcode; returns an exit code. */
+extern int	tc_run(const tc_options *opt);
+
+#endif
