@@ -1,0 +1,78 @@
+# vtp — video transcoding pipeline inside PostgreSQL (PGXS).
+#
+#   make demo    install what is missing, build, run a throwaway cluster and
+#                the local S3/SQS emulator, show a video become Published
+#   make check   every test: unit, live AWS client, pg_regress, TAP
+#   make bench   speed, side by side with the ffmpeg CLI
+
+EXTENSION = vtp
+EXTVERSION = 1.0
+MODULE_big = vtp
+OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o \
+       src/ladder.o src/aws.o src/s3.o src/sqs.o src/pgaws.o src/catalog.o src/sqlapi.o \
+       bgworker/worker.o bgworker/ingest.o bgworker/child.o bgworker/supervise.o \
+       bgworker/transcode.o
+DATA = vtp--1.0.sql
+PGFILEDESC = "vtp - video transcoding pipeline"
+
+REGRESS = vtp_schema vtp_api
+REGRESS_OPTS = --inputdir=test --outputdir=test --temp-config=test/vtp.conf --temp-instance=./tmp_check
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+PKGS = libcurl libcrypto
+AVPKGS = libavformat libavcodec libavfilter libavutil
+WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+PG_CPPFLAGS = -DVTP_VERSION='"$(EXTVERSION)"' $(shell pkg-config --cflags $(PKGS))
+PG_CFLAGS = $(WARN)
+SHLIB_LINK = $(shell pkg-config --libs $(PKGS))
+EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/results test/regression.* tmp_check
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# --- the transcoder helper: its own program, the only one linking libav ---
+HELPER_SRC = transcoder/main.c transcoder/pipeline.c src/ladder.c src/buf.c
+HELPER_CFLAGS = -O2 -g $(WARN) -DVTP_VERSION='"$(EXTVERSION)"'
+
+all: vtp-transcode
+
+vtp-transcode: $(HELPER_SRC) transcoder/transcode.h src/ladder.h src/buf.h
+	$(CC) $(HELPER_CFLAGS) $(shell pkg-config --cflags $(AVPKGS)) -o $@ $(HELPER_SRC) \
+	  $(shell pkg-config --libs $(AVPKGS)) -lm
+
+install: install-helper
+install-helper: vtp-transcode
+	$(INSTALL_PROGRAM) vtp-transcode '$(DESTDIR)$(pkglibdir)/vtp-transcode'
+
+# --- tests without a server ---
+UNIT_SRC = test/unit/main.c test/unit/test_json.c test/unit/test_s3event.c test/unit/test_sigv4.c \
+           test/unit/test_creds.c test/unit/test_ladder.c test/unit/test_aws_xml.c \
+           src/buf.c src/json.c src/s3event.c src/sigv4.c src/creds.c src/ladder.c src/aws.c src/s3.c src/sqs.c
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer
+UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) -DVTP_VERSION='"$(EXTVERSION)"'
+
+test/unit/run_tests: $(UNIT_SRC) test/unit/unit.h
+	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(shell pkg-config --libs $(PKGS))
+
+test/unit/aws_live: test/unit/aws_live.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/sqs.c
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS))
+
+unittest: test/unit/run_tests
+	./test/unit/run_tests
+
+.PHONY: check demo bench unittest install-helper deps
+
+deps:
+	scripts/deps.sh
+
+# The one command that runs every test (PGXS's own "check" is replaced).
+check:
+	scripts/check.sh
+
+demo:
+	scripts/demo.sh
+
+bench:
+	scripts/bench.sh

@@ -1,0 +1,146 @@
+/*
+ * child.c — fork+exec of the transcoder. Between fork and exec only
+ * async-signal-safe calls: reset every signal to its default, empty the mask,
+ * die with the parent (PR_SET_PDEATHSIG), lower the priority, set resource
+ * limits, close inherited descriptors, exec; on any failure _exit() (never
+ * exit(), elog or palloc: Postgres' atexit hooks must not run in the child).
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/wait_event.h"
+
+#include "child.h"
+
+void
+vtp_child_start(vtp_child *ch, char *const argv[], const vtp_child_limits *lim)
+{
+	int			pfd[2];
+	int			devnull;
+	pid_t		parent = getpid();
+	pid_t		pid;
+
+	memset(ch, 0, sizeof(*ch));
+	ch->pid = -1;
+	ch->out_fd = -1;
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not create a pipe: %m")));
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull < 0)
+	{
+		close(pfd[0]);
+		close(pfd[1]);
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not open /dev/null: %m")));
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+	{
+		struct rlimit rl;
+		sigset_t	all;
+		int			sig;
+
+		for (sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(126);
+		if (dup2(devnull, 0) < 0 || dup2(pfd[1], 1) < 0)
+			_exit(126);
+		/* stderr (fd 2) stays: libav's own errors reach the server log */
+		syscall(SYS_close_range, 3U, ~0U, 0U);
+		setpriority(PRIO_PROCESS, 0, lim->nice);
+		rl.rlim_cur = rl.rlim_max = 0;
+		setrlimit(RLIMIT_CORE, &rl);
+		if (lim->cpu_seconds > 0)
+		{
+			rl.rlim_cur = (rlim_t) lim->cpu_seconds;
+			rl.rlim_max = (rlim_t) lim->cpu_seconds + 5;
+			setrlimit(RLIMIT_CPU, &rl);
+		}
+		if (lim->memory_mb > 0)
+		{
+			rl.rlim_cur = rl.rlim_max = (rlim_t) lim->memory_mb * 1024 * 1024;
+			setrlimit(RLIMIT_AS, &rl);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	close(devnull);
+	if (pid < 0)
+	{
+		close(pfd[0]);
+		ereport(ERROR, (errmsg("could not fork the transcoder: %m")));
+	}
+	ch->pid = pid;
+	ch->out_fd = pfd[0];
+	fcntl(ch->out_fd, F_SETFL, fcntl(ch->out_fd, F_GETFL) | O_NONBLOCK);
+}
+
+bool
+vtp_child_poll(vtp_child *ch)
+{
+	int			st;
+	pid_t		r;
+
+	if (ch->reaped || ch->pid <= 0)
+		return true;
+	r = waitpid(ch->pid, &st, WNOHANG);
+	if (r == ch->pid)
+	{
+		ch->status = st;
+		ch->reaped = true;
+	}
+	return ch->reaped;
+}
+
+void
+vtp_child_stop(vtp_child *ch, int grace_ms)
+{
+	int			waited = 0;
+
+	if (ch->pid > 0 && !vtp_child_poll(ch))
+	{
+		kill(ch->pid, SIGTERM);
+		while (!vtp_child_poll(ch) && waited < grace_ms)
+		{
+			(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 50, PG_WAIT_EXTENSION);
+			waited += 50;
+		}
+		if (!ch->reaped)
+		{
+			kill(ch->pid, SIGKILL);	/* our own child, never a postmaster child */
+			while (!vtp_child_poll(ch))
+				(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 20, PG_WAIT_EXTENSION);
+		}
+	}
+	if (ch->out_fd >= 0)
+		close(ch->out_fd);
+	ch->out_fd = -1;
+}
+
+const char *
+vtp_child_describe(const vtp_child *ch, char *buf, size_t len)
+{
+	if (!ch->reaped)
+		snprintf(buf, len, "still running");
+	else if (WIFEXITED(ch->status))
+		snprintf(buf, len, "exit code %d", WEXITSTATUS(ch->status));
+	else if (WIFSIGNALED(ch->status))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(ch->status), strsignal(WTERMSIG(ch->status)));
+	else
+		snprintf(buf, len, "status %d", ch->status);
+	return buf;
+}

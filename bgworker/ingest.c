@@ -1,0 +1,188 @@
+/*
+ * ingest.c — the ingest worker ("Worker Server"): long-polls the events
+ * queue of S3 notifications; each ObjectCreated record becomes a Pending row
+ * (once per bucket, key and ETag, however often it is announced); the event
+ * message is deleted only after that commit. Transcode tasks go out from the
+ * outbox (Pending rows whose task is not sent yet), so a task is never lost
+ * between the commit and SQS, and vtp_enqueue() needs no SQS call of its own.
+ */
+#include "worker.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "utils/memutils.h"
+
+#include "../src/s3event.h"
+
+#define OUTBOX_BATCH 100
+#define EVENTS_WAIT_SECONDS 20
+#define EVENTS_VISIBILITY 60
+
+static void
+ingest_detach(int code, Datum arg)
+{
+	SpinLockAcquire(&vtp_shared->mutex);
+	if (vtp_shared->ingest_procno == MyProc->pgprocno)
+		vtp_shared->ingest_procno = -1;
+	SpinLockRelease(&vtp_shared->mutex);
+}
+
+/* Send tasks for every Pending row whose task is not sent. False on an SQS error. */
+static bool
+flush_outbox(aws_client *c)
+{
+	vtp_outbox_row *rows;
+	int			n,
+				i;
+
+	do
+	{
+		catalog_begin();
+		n = catalog_outbox(OUTBOX_BATCH, &rows);
+		catalog_commit();
+		for (i = 0; i < n; i++)
+		{
+			aws_error	err;
+			vbuf		body = VBUF_INIT;
+			int			rc;
+
+			vbuf_puts(&body, "{\"video_id\":");
+			vbuf_json_string(&body, rows[i].id);
+			vbuf_puts(&body, ",\"bucket\":");
+			vbuf_json_string(&body, rows[i].bucket);
+			vbuf_puts(&body, ",\"key\":");
+			vbuf_json_string(&body, rows[i].key);
+			vbuf_putc(&body, '}');
+			rc = sqs_send(c, vtp_tasks_queue_url, body.data, &err);
+			vbuf_free(&body);
+			if (rc != 0)
+			{
+				if (!err.aborted)
+					vtp_aws_ereport(WARNING, &err, "send a transcode task");
+				return false;
+			}
+			catalog_begin();
+			catalog_mark_sent(rows[i].id);
+			catalog_commit();
+		}
+	} while (n == OUTBOX_BATCH);
+	return true;
+}
+
+/* One S3 notification. True if the message may be deleted. */
+static bool
+handle_event(const sqs_message *m)
+{
+	s3_event	ev;
+	char		err[512];
+	int			i,
+				created = 0;
+
+	if (s3event_parse(m->body, strlen(m->body), &ev, err, sizeof(err)) != 0)
+	{
+		/* it can never succeed: drop it, loudly */
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("vtp ingest: dropping malformed S3 notification %s", m->message_id),
+				 errdetail("%s", err)));
+		return true;
+	}
+	if (ev.kind == S3EV_TEST)
+	{
+		ereport(LOG, (errmsg("vtp ingest: S3 test event received; notifications are configured")));
+		s3event_free(&ev);
+		return true;
+	}
+	catalog_begin();
+	for (i = 0; i < ev.nrecords; i++)
+	{
+		s3_record  *r = &ev.records[i];
+		char		id[37];
+		bool		isnew;
+
+		if (catalog_register(r->bucket, r->key, r->etag, r->size, r->sequencer, id, &isnew) && isnew)
+		{
+			created++;
+			ereport(LOG, (errmsg("vtp ingest: video %s registered for s3://%s/%s", id, r->bucket, r->key)));
+		}
+	}
+	catalog_commit();
+	if (ev.nrecords > created)
+		ereport(DEBUG1, (errmsg("vtp ingest: %d duplicate record(s) in %s", ev.nrecords - created, m->message_id)));
+	s3event_free(&ev);
+	return true;
+}
+
+void
+vtp_ingest_main(Datum arg)
+{
+	MemoryContext loop_cxt;
+	aws_client	c;
+	bool		outbox_ok = true;
+
+	vtp_worker_start("starting");
+	SpinLockAcquire(&vtp_shared->mutex);
+	vtp_shared->ingest_procno = MyProc->pgprocno;
+	SpinLockRelease(&vtp_shared->mutex);
+	before_shmem_exit(ingest_detach, (Datum) 0);
+
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "vtp ingest loop", ALLOCSET_DEFAULT_SIZES);
+	memset(&c, 0, sizeof(c));
+	for (;;)
+	{
+		sqs_message *msgs = NULL;
+		int			n = 0,
+					i;
+		aws_error	err;
+
+		MemoryContextSwitchTo(loop_cxt);
+		MemoryContextReset(loop_cxt);
+		ResetLatch(MyLatch);
+		vtp_worker_poll_signals();
+		if (!vtp_worker_ready("vtp ingest", true, &c))
+		{
+			vtp_worker_wait(10000);
+			continue;
+		}
+
+		vtp_worker_activity("sending tasks");
+		vtp_aws_set_abort_mode(VTP_ABORT_ON_INTERRUPT);
+		if (!flush_outbox(&c))
+		{
+			if (outbox_ok)
+				ereport(LOG, (errmsg("vtp ingest: tasks will be sent when SQS answers again")));
+			outbox_ok = false;
+		}
+		else
+			outbox_ok = true;
+
+		/* a wake-up (vtp_enqueue committed) cuts the long poll short */
+		vtp_worker_activity("waiting for S3 events");
+		vtp_aws_set_abort_mode(VTP_ABORT_ON_LATCH);
+		if (sqs_receive(&c, vtp_events_queue_url, 10, outbox_ok ? EVENTS_WAIT_SECONDS : 2,
+						EVENTS_VISIBILITY, &msgs, &n, &err) != 0)
+		{
+			if (!err.aborted)
+			{
+				vtp_aws_ereport(WARNING, &err, "receive S3 events");
+				vtp_worker_wait(5000);
+			}
+			continue;
+		}
+		vtp_aws_set_abort_mode(VTP_ABORT_ON_INTERRUPT);
+		for (i = 0; i < n; i++)
+		{
+			vtp_worker_activity("ingesting %s", msgs[i].message_id);
+			if (handle_event(&msgs[i]))
+			{
+				flush_outbox(&c);
+				if (sqs_delete(&c, vtp_events_queue_url, msgs[i].receipt_handle, &err) != 0 && !err.aborted)
+					vtp_aws_ereport(WARNING, &err, "delete an S3 event message");
+			}
+		}
+		sqs_messages_free(msgs, n);
+		if (!outbox_ok)
+			vtp_worker_wait(5000);
+	}
+}

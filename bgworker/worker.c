@@ -1,0 +1,112 @@
+/*
+ * worker.c — background worker plumbing: signal handlers installed before
+ * unblocking, a database connection with a pinned search_path, waits on the
+ * latch that exit on postmaster death, config reload on SIGHUP and exit on
+ * SIGTERM (exit code 1: restarted if it was not a shutdown).
+ */
+#include "worker.h"
+
+#include <stdarg.h>
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/wait_event.h"
+
+void
+vtp_worker_start(const char *activity)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(vtp_database, NULL, 0);
+	/* worker SQL is schema-qualified; nothing may be found elsewhere */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("application_name", MyBgworkerEntry->bgw_name, PGC_USERSET, PGC_S_SESSION);
+	pgstat_report_appname(MyBgworkerEntry->bgw_name);
+	vtp_worker_activity("%s", activity);
+}
+
+void
+vtp_worker_poll_signals(void)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (ShutdownRequestPending)
+	{
+		ereport(LOG, (errmsg("%s shutting down", MyBgworkerEntry->bgw_name)));
+		proc_exit(1);
+	}
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
+void
+vtp_worker_wait(long ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	vtp_worker_poll_signals();
+}
+
+void
+vtp_worker_activity(const char *fmt,...)
+{
+	char		buf[256];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	pgstat_report_activity(STATE_RUNNING, buf);
+}
+
+/*
+ * Configured, installed and with credentials? Sets up c for this round.
+ * Logs each reason once per change; the caller waits and asks again.
+ */
+bool
+vtp_worker_ready(const char *role, bool need_events, aws_client *c)
+{
+	static char last[512] = "";
+	const char *why = NULL;
+	char		err[512];
+	bool		installed;
+
+	aws_client_cleanup(c);
+
+	if (vtp_tasks_queue_url[0] == '\0')
+		why = "vtp.tasks_queue_url is not set";
+	else if (need_events && vtp_events_queue_url[0] == '\0')
+		why = "vtp.events_queue_url is not set";
+	else
+	{
+		StartTransactionCommand();
+		installed = catalog_extension_ready();
+		CommitTransactionCommand();
+		if (!installed)
+			why = "extension vtp is not installed in this database";
+		else if (!vtp_aws_try_setup(c, err, sizeof(err)))
+			why = err;
+	}
+	if (why == NULL)
+	{
+		last[0] = '\0';
+		return true;
+	}
+	if (strcmp(last, why) != 0)
+	{
+		ereport(LOG, (errmsg("%s waiting: %s", role, why)));
+		strlcpy(last, why, sizeof(last));
+	}
+	vtp_worker_activity("waiting: %s", why);
+	return false;
+}

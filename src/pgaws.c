@@ -1,0 +1,119 @@
+/*
+ * pgaws.c — the AWS client inside PostgreSQL processes: configuration from
+ * GUCs, credentials from the environment or the credentials file, transfers
+ * that stop on cancel/shutdown (the callback returns an abort code; nothing
+ * longjmps out of libcurl), retry sleeps that watch for postmaster death,
+ * and library errors turned into ereport with a SQLSTATE.
+ */
+#include "vtp.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "utils/wait_event.h"
+
+#include "creds.h"
+
+static vtp_abort_mode abort_mode = VTP_ABORT_ON_INTERRUPT;
+
+void
+vtp_aws_set_abort_mode(vtp_abort_mode m)
+{
+	abort_mode = m;
+}
+
+/* Runs inside libcurl's progress callback: read flags only, never ereport. */
+static int
+pg_abort_check(void *arg)
+{
+	if (abort_mode == VTP_ABORT_NEVER)
+		return 0;
+	if (ShutdownRequestPending || ProcDiePending || QueryCancelPending)
+		return 1;
+	if (abort_mode == VTP_ABORT_ON_LATCH && MyLatch->is_set)
+		return 1;
+	return 0;
+}
+
+static int
+pg_sleep_ms(long ms, void *arg)
+{
+	while (ms > 0)
+	{
+		long		step = ms > 100 ? 100 : ms;
+
+		if (pg_abort_check(arg))
+			return 1;
+		(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, step, PG_WAIT_EXTENSION);
+		ms -= step;
+	}
+	return pg_abort_check(arg);
+}
+
+/*
+ * Fill c from the GUCs and load credentials. Returns false with the reason
+ * (never a secret) in err when there are none. The caller must
+ * aws_client_cleanup() it.
+ */
+bool
+vtp_aws_try_setup(aws_client *c, char *err, size_t errlen)
+{
+	aws_client_defaults(c);
+	strlcpy(c->region, vtp_aws_region, sizeof(c->region));
+	strlcpy(c->s3_endpoint, vtp_s3_endpoint, sizeof(c->s3_endpoint));
+	strlcpy(c->sqs_endpoint, vtp_sqs_endpoint, sizeof(c->sqs_endpoint));
+	c->timeout_ms = vtp_request_timeout_s * 1000L;
+	c->max_retries = vtp_aws_max_retries;
+	c->part_size = (size_t) vtp_part_size_mb * 1024 * 1024;
+	c->abort_check = pg_abort_check;
+	c->sleep_fn = pg_sleep_ms;
+	c->cb_arg = NULL;
+	return aws_creds_load(vtp_aws_profile, &c->creds, err, errlen) == 0;
+}
+
+/* As vtp_aws_try_setup, but ERROR (28000) without credentials. */
+void
+vtp_aws_setup(aws_client *c)
+{
+	char		err[512];
+
+	if (!vtp_aws_try_setup(c, err, sizeof(err)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("vtp has no AWS credentials"),
+				 errdetail("%s", err),
+				 errhint("Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the server's environment, or provide a shared credentials file.")));
+}
+
+int
+vtp_aws_sqlstate(const aws_error *err)
+{
+	if (err->aborted)
+		return ERRCODE_QUERY_CANCELED;
+	if (err->http_status == 404)
+		return ERRCODE_UNDEFINED_OBJECT;
+	if (err->http_status == 403 || err->http_status == 401)
+		return ERRCODE_INSUFFICIENT_PRIVILEGE;
+	if (err->transient)
+		return ERRCODE_CONNECTION_FAILURE;
+	return ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
+}
+
+void
+vtp_aws_ereport(int elevel, const aws_error *err, const char *what)
+{
+	ereport(elevel,
+			(errcode(vtp_aws_sqlstate(err)),
+			 errmsg("could not %s: %s", what, err->message),
+			 errdetail("AWS error code %s, HTTP status %ld%s.", err->code, err->http_status,
+					   err->transient ? ", transient" : "")));
+}
+
+char *
+vtp_scratch_path(void)
+{
+	if (vtp_scratch_dir && vtp_scratch_dir[0])
+		return pstrdup(vtp_scratch_dir);
+	return psprintf("%s/base/pgsql_tmp/vtp", DataDir);
+}

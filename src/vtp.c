@@ -1,0 +1,226 @@
+/*
+ * vtp.c — _PG_init: the GUCs, the shared memory request and the static
+ * background workers. Nothing else happens at load time.
+ */
+#include "vtp.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+
+#include "ladder.h"
+
+PG_MODULE_MAGIC;
+
+char	   *vtp_database = NULL;
+char	   *vtp_aws_region = NULL;
+char	   *vtp_aws_profile = NULL;
+char	   *vtp_s3_endpoint = NULL;
+char	   *vtp_sqs_endpoint = NULL;
+char	   *vtp_temp_bucket = NULL;
+char	   *vtp_output_bucket = NULL;
+char	   *vtp_output_prefix = NULL;
+char	   *vtp_events_queue_url = NULL;
+char	   *vtp_tasks_queue_url = NULL;
+int			vtp_transcode_workers = 1;
+char	   *vtp_renditions = NULL;
+char	   *vtp_x264_preset = NULL;
+double		vtp_x264_crf = 21;
+int			vtp_visibility_timeout = 120;
+int			vtp_max_attempts = 3;
+int			vtp_max_source_size_mb = 10240;
+int			vtp_part_size_mb = 8;
+int			vtp_request_timeout_s = 30;
+int			vtp_aws_max_retries = 4;
+char	   *vtp_scratch_dir = NULL;
+int			vtp_transcode_timeout_s = 7200;
+int			vtp_transcode_nice = 10;
+int			vtp_transcode_memory_mb = 8192;
+int			vtp_transcode_threads = 0;
+
+VtpShared  *vtp_shared = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+void		_PG_init(void);
+
+static bool
+check_renditions(char **newval, void **extra, GucSource source)
+{
+	int			sides[LADDER_MAX_RUNGS];
+	char		err[256];
+
+	if (ladder_parse_spec(*newval, sides, LADDER_MAX_RUNGS, err, sizeof(err)) < 0)
+	{
+		GUC_check_errdetail("%s", err);
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_preset(char **newval, void **extra, GucSource source)
+{
+	static const char *const presets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+	"medium", "slow", "slower", "veryslow", NULL};
+	int			i;
+
+	for (i = 0; presets[i]; i++)
+		if (strcmp(*newval, presets[i]) == 0)
+			return true;
+	GUC_check_errdetail("Valid x264 presets are ultrafast … veryslow.");
+	return false;
+}
+
+static void
+define_string(const char *name, const char *desc, char **var, const char *def, GucContext ctx,
+			  GucStringCheckHook check)
+{
+	DefineCustomStringVariable(name, desc, NULL, var, def, ctx, 0, check, NULL, NULL);
+}
+
+static void
+define_gucs(void)
+{
+	define_string("vtp.database", "Database the vtp workers connect to.", &vtp_database,
+				  "postgres", PGC_POSTMASTER, NULL);
+	define_string("vtp.aws_region", "AWS region used for signing and default endpoints.",
+				  &vtp_aws_region, "us-east-1", PGC_SIGHUP, NULL);
+	define_string("vtp.aws_profile", "Profile read from the AWS shared credentials file when the environment has no keys.",
+				  &vtp_aws_profile, "default", PGC_SIGHUP, NULL);
+	define_string("vtp.s3_endpoint", "S3 endpoint URL (path-style); empty means AWS.",
+				  &vtp_s3_endpoint, "", PGC_SIGHUP, NULL);
+	define_string("vtp.sqs_endpoint", "SQS endpoint URL; empty means AWS.",
+				  &vtp_sqs_endpoint, "", PGC_SIGHUP, NULL);
+	define_string("vtp.temp_bucket", "Bucket that receives uploads; originals are deleted from it once published.",
+				  &vtp_temp_bucket, "temp-video-bucket", PGC_SIGHUP, NULL);
+	define_string("vtp.output_bucket", "Bucket that receives the renditions.",
+				  &vtp_output_bucket, "output-video-bucket", PGC_SIGHUP, NULL);
+	define_string("vtp.output_prefix", "Key prefix of the renditions; the video id and a slash follow it.",
+				  &vtp_output_prefix, "videos/", PGC_SIGHUP, NULL);
+	define_string("vtp.events_queue_url", "SQS queue URL receiving the temp bucket's S3 notifications.",
+				  &vtp_events_queue_url, "", PGC_SIGHUP, NULL);
+	define_string("vtp.tasks_queue_url", "SQS queue URL of the transcode tasks.",
+				  &vtp_tasks_queue_url, "", PGC_SIGHUP, NULL);
+	DefineCustomIntVariable("vtp.transcode_workers", "Number of transcode background workers.",
+							NULL, &vtp_transcode_workers, 1, 0, 32, PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	define_string("vtp.renditions", "Renditions to make, by short side of the displayed picture.",
+				  &vtp_renditions, "480p,720p,1080p", PGC_SIGHUP, check_renditions);
+	define_string("vtp.x264_preset", "x264 preset of the renditions.",
+				  &vtp_x264_preset, "veryfast", PGC_SIGHUP, check_preset);
+	DefineCustomRealVariable("vtp.x264_crf", "x264 constant rate factor (capped by each rung's maxrate).",
+							 NULL, &vtp_x264_crf, 21, 0, 51, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.visibility_timeout", "How long a task stays invisible and a claim's lease lasts; renewed on a heartbeat at half this.",
+							NULL, &vtp_visibility_timeout, 120, 10, 43200, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.max_attempts", "Attempts before a video with transient failures is Failed.",
+							NULL, &vtp_max_attempts, 3, 1, 100, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.max_source_size", "Largest source object vtp downloads.",
+							NULL, &vtp_max_source_size_mb, 10240, 1, INT_MAX / 2, PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.s3_part_size", "Multipart upload part size (S3 allows 5 MB to 5 GB).",
+							NULL, &vtp_part_size_mb, 8, 5, 5120, PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.request_timeout", "Timeout of one S3/SQS request (transfers are cut when stalled instead).",
+							NULL, &vtp_request_timeout_s, 30, 1, 3600, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.aws_max_retries", "Retries of a throttled, 5xx or network-failed S3/SQS request.",
+							NULL, &vtp_aws_max_retries, 4, 0, 20, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	define_string("vtp.scratch_dir", "Directory for sources and renditions while transcoding; empty means base/pgsql_tmp/vtp in the data directory.",
+				  &vtp_scratch_dir, "", PGC_SIGHUP, NULL);
+	DefineCustomIntVariable("vtp.transcode_timeout", "Wall-clock limit of one transcode.",
+							NULL, &vtp_transcode_timeout_s, 7200, 10, 86400 * 7, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.transcode_nice", "CPU niceness of the transcoder process (higher yields more to queries).",
+							NULL, &vtp_transcode_nice, 10, 0, 19, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.transcode_memory_limit", "Address-space limit of the transcoder process (0 = none).",
+							NULL, &vtp_transcode_memory_mb, 8192, 0, INT_MAX / 2, PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.transcode_threads", "Threads per decoder/encoder in the transcoder (0 = automatic).",
+							NULL, &vtp_transcode_threads, 0, 0, 64, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("vtp");
+}
+
+void
+vtp_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(VtpShared)));
+}
+
+void
+vtp_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	vtp_shared = ShmemInitStruct("vtp", sizeof(VtpShared), &found);
+	if (!found)
+	{
+		SpinLockInit(&vtp_shared->mutex);
+		vtp_shared->ingest_procno = -1;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+vtp_wake_ingest(void)
+{
+	int			procno;
+
+	if (vtp_shared == NULL)
+		return;
+	SpinLockAcquire(&vtp_shared->mutex);
+	procno = vtp_shared->ingest_procno;
+	SpinLockRelease(&vtp_shared->mutex);
+	if (procno >= 0)
+		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+}
+
+static void
+register_worker(const char *name, const char *type, const char *fn, int index)
+{
+	BackgroundWorker w;
+
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = 5;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "vtp");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "%s", fn);
+	snprintf(w.bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(w.bgw_type, BGW_MAXLEN, "%s", type);
+	w.bgw_main_arg = Int32GetDatum(index);
+	RegisterBackgroundWorker(&w);
+}
+
+void
+_PG_init(void)
+{
+	int			i;
+
+	if (!process_shared_preload_libraries_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("vtp must be loaded via shared_preload_libraries"),
+				 errhint("Add vtp to shared_preload_libraries in postgresql.conf and restart the server.")));
+	define_gucs();
+	if (IsBinaryUpgrade)
+		return;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = vtp_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = vtp_shmem_startup;
+
+	register_worker("vtp ingest", "vtp ingest", "vtp_ingest_main", 0);
+	for (i = 0; i < vtp_transcode_workers; i++)
+	{
+		char		name[BGW_MAXLEN];
+
+		snprintf(name, sizeof(name), "vtp transcode %d", i + 1);
+		register_worker(name, "vtp transcode", "vtp_transcode_main", i + 1);
+	}
+}

@@ -1,0 +1,91 @@
+\echo Use "CREATE EXTENSION vtp" to load this file. \quit
+
+-- The life of a video.
+CREATE TYPE @extschema@.vtp_status AS ENUM ('Pending', 'Processing', 'Published', 'Failed');
+COMMENT ON TYPE @extschema@.vtp_status IS
+  'Pending: registered, waiting for a transcode worker; Processing: a worker holds it; Published: renditions are in the output bucket; Failed: see error_code and error';
+
+CREATE TABLE @extschema@.vtp_videos (
+  id                    uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  bucket                text NOT NULL CHECK (bucket <> ''),
+  key                   text NOT NULL CHECK (key <> ''),
+  etag                  text NOT NULL DEFAULT '',
+  source_size           bigint,
+  source_sequencer      text,
+  status                @extschema@.vtp_status NOT NULL DEFAULT 'Pending',
+  output_bucket         text,
+  output_key            text,
+  attempts              integer NOT NULL DEFAULT 0,
+  error_code            text,
+  error                 text,
+  progress              real CHECK (progress BETWEEN 0 AND 100),
+  probe                 jsonb,
+  transcode_cpu_seconds real,
+  claimed_by            text,
+  lease_until           timestamptz,
+  task_sent_at          timestamptz,
+  created_at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  updated_at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  started_at            timestamptz,
+  published_at          timestamptz,
+  -- a source object is recorded once, however often it is announced
+  CONSTRAINT vtp_videos_source_key UNIQUE (bucket, key, etag)
+);
+CREATE INDEX vtp_videos_active ON @extschema@.vtp_videos (status, created_at)
+  WHERE status IN ('Pending', 'Processing');
+CREATE INDEX vtp_videos_outbox ON @extschema@.vtp_videos (created_at)
+  WHERE task_sent_at IS NULL;
+COMMENT ON TABLE @extschema@.vtp_videos IS 'One row per source object (bucket, key, ETag) and its way through the pipeline';
+COMMENT ON COLUMN @extschema@.vtp_videos.output_key IS 'Key prefix of the renditions in output_bucket: <output_key><name>.mp4';
+COMMENT ON COLUMN @extschema@.vtp_videos.probe IS 'What the transcoder found in the source and the renditions it planned';
+COMMENT ON COLUMN @extschema@.vtp_videos.task_sent_at IS 'When the transcode task went to SQS (NULL: still in the outbox)';
+
+CREATE TABLE @extschema@.vtp_renditions (
+  video_id   uuid NOT NULL REFERENCES @extschema@.vtp_videos (id) ON DELETE CASCADE,
+  name       text NOT NULL,
+  bucket     text NOT NULL,
+  key        text NOT NULL,
+  width      integer NOT NULL,
+  height     integer NOT NULL,
+  bytes      bigint NOT NULL,
+  bitrate    bigint NOT NULL,
+  duration   double precision,
+  created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (video_id, name)
+);
+COMMENT ON TABLE @extschema@.vtp_renditions IS 'One row per output file of a Published video';
+
+CREATE FUNCTION @extschema@.vtp_touch() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  NEW.updated_at := pg_catalog.now();
+  RETURN NEW;
+END $$;
+CREATE TRIGGER vtp_videos_touch BEFORE UPDATE ON @extschema@.vtp_videos
+  FOR EACH ROW EXECUTE FUNCTION @extschema@.vtp_touch();
+
+-- user data: pg_dump keeps it
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.vtp_videos', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.vtp_renditions', '');
+
+CREATE FUNCTION @extschema@.vtp_enqueue(bucket text, key text) RETURNS uuid
+AS 'MODULE_PATHNAME', 'vtp_enqueue'
+LANGUAGE C STRICT VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.vtp_enqueue(text, text) IS
+  'Register an object already in S3 for transcoding (Pending) and send its task at commit; returns the video id. Idempotent per (bucket, key, ETag).';
+
+-- A DBA's view of the pipeline.
+CREATE VIEW @extschema@.vtp_queue AS
+  SELECT s.status,
+         pg_catalog.count(v.id) AS videos,
+         pg_catalog.min(v.created_at) AS oldest,
+         pg_catalog.now() - pg_catalog.min(v.created_at) AS oldest_age
+    FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::@extschema@.vtp_status)) AS s(status)
+    LEFT JOIN @extschema@.vtp_videos v ON v.status = s.status
+   GROUP BY s.status ORDER BY s.status;
+COMMENT ON VIEW @extschema@.vtp_queue IS 'Videos per status with the oldest one''s age';
+
+REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.vtp_enqueue(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.vtp_touch() FROM PUBLIC;
+GRANT SELECT ON @extschema@.vtp_videos, @extschema@.vtp_renditions, @extschema@.vtp_queue TO pg_monitor;
