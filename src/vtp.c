@@ -73,7 +73,7 @@ check_preset(char **newval, void **extra, GucSource source)
 	for (i = 0; presets[i]; i++)
 		if (strcmp(*newval, presets[i]) == 0)
 			return true;
-	GUC_check_errdetail("Valid x264 presets are ultrafast … veryslow.");
+	GUC_check_errdetail("Valid x264 presets are ultrafast, superfast, veryfast, faster, fast, medium, slow, slower and veryslow.");
 	return false;
 }
 

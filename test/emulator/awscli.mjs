@@ -4,7 +4,7 @@
 // queue the exact JSON S3 would send (aws.md), which is the only emulated step.
 //
 //   node awscli.mjs put BUCKET KEY FILE [--notify QUEUE_URL]
-//   node awscli.mjs notify QUEUE_URL BUCKET KEY            (HEADs for size/ETag)
+//   node awscli.mjs notify QUEUE_URL BUCKET KEY [TIMES]    (HEADs for size/ETag)
 //   node awscli.mjs get BUCKET KEY FILE
 //   node awscli.mjs head BUCKET KEY                         -> {"status":..,"size":..,"etag":..}
 //   node awscli.mjs list BUCKET [PREFIX]                    -> one key a line
@@ -72,11 +72,13 @@ async function head(bucket, key) {
     etag: (r.headers.get("etag") || "").replace(/"/g, "") };
 }
 
-async function notify(queue, bucket, key) {
+// Sends the same notification body `times` times (S3 delivers at least once).
+async function notify(queue, bucket, key, times = 1) {
   const h = await head(bucket, key);
   if (h.status !== 200) throw new Error(`notify: ${bucket}/${key} HEAD ${h.status}`);
   const seq = Date.now().toString(16).toUpperCase().padStart(18, "0");
-  await sqs("SendMessage", { QueueUrl: queue, MessageBody: notification(bucket, key, h.size, h.etag, seq) });
+  const body = notification(bucket, key, h.size, h.etag, seq);
+  for (let i = 0; i < times; i++) await sqs("SendMessage", { QueueUrl: queue, MessageBody: body });
 }
 
 const [cmd, ...a] = process.argv.slice(2);
@@ -88,7 +90,7 @@ try {
     const ni = a.indexOf("--notify");
     if (ni >= 0) await notify(a[ni + 1], a[0], a[1]);
   } else if (cmd === "notify") {
-    await notify(a[0], a[1], a[2]);
+    await notify(a[0], a[1], a[2], +(a[3] || 1));
   } else if (cmd === "get") {
     const r = await signed("s3", "GET", `/${a[0]}/${encodeKey(a[1])}`, {}, {}, undefined);
     if (r.status !== 200) throw new Error(`get: ${r.status} ${await r.text()}`);

@@ -26,7 +26,7 @@ let requests = 0, rejected = 0;
 
 const app = buildApp({ logger: false });
 await app.listen({ host: "127.0.0.1", port: backendPort });
-const backend = `http://127.0.0.1:${backendPort}`;
+const backend = `http://127.0.0.1:${app.server.address().port}`;
 
 async function call(method, path, headers, body) {
   const r = await fetch(backend + path, { method, headers, body });

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# check.sh — `make check`: every test, from a fresh machine.
+#  1. dependencies (scripts/deps.sh), build, install
+#  2. C unit tests of the pure parts, under AddressSanitizer/UBSan
+#  3. the AWS client live against the S3+SQS emulator (signatures verified)
+#  4. pg_regress and the TAP integration tests, as an unprivileged user
+#     (initdb refuses root) in a copy of the tree that user can read
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+scripts/deps.sh
+echo "== build and install"
+make -s all
+$SUDO make -s install
+
+echo "== unit tests"
+make -s unittest
+
+echo "== AWS client against the emulator"
+port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+state=$(mktemp -u /tmp/vtp-emu.XXXXXX)
+AWS_ACCESS_KEY_ID=vtptestkey AWS_SECRET_ACCESS_KEY=vtptestsecret \
+  node test/emulator/server.mjs --port "$port" --backend-port 0 --state "$state" --max-seconds 600 >/dev/null 2>&1 &
+emu=$!
+trap 'kill $emu 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do [ -s "$state" ] && break; sleep 0.1; done
+make -s test/unit/aws_live
+tasks=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).tasks_queue_url)' "$state")
+AWS_ACCESS_KEY_ID=vtptestkey AWS_SECRET_ACCESS_KEY=vtptestsecret \
+  ./test/unit/aws_live "http://127.0.0.1:$port" "$tasks"
+kill $emu; wait $emu 2>/dev/null || true
+trap - EXIT
+rm -f "$state"
+
+echo "== pg_regress and TAP tests"
+work=$(mktemp -d /tmp/vtp-check.XXXXXX)
+cp -a "$ROOT/." "$work/"
+rm -rf "$work/tmp_check" "$work/test/results"
+run_as=()
+if [ "$(id -u)" -eq 0 ]; then
+  chown -R postgres: "$work"
+  run_as=(runuser -u postgres --)
+fi
+status=0
+"${run_as[@]}" env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+  AWS_SHARED_CREDENTIALS_FILE="$work/test/regress-credentials" HOME="$work" \
+  make -C "$work" -s installcheck PROVE_FLAGS=--timer || status=$?
+if [ $status -ne 0 ]; then
+  echo "== failure details"
+  [ -f "$work/test/regression.diffs" ] && cat "$work/test/regression.diffs"
+  for f in "$work"/tmp_check/log/*; do
+    [ -f "$f" ] || continue
+    echo "---- $f (last 80 lines)"
+    tail -n 80 "$f"
+  done
+  echo "(kept in $work)"
+  exit $status
+fi
+rm -rf "$work"
+echo "== make check: all passed"

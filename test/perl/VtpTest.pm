@@ -1,0 +1,147 @@
+# VtpTest.pm — helpers for vtp's TAP tests: a real S3+SQS server (fauxqs
+# behind the SigV4-verifying proxy), a PostgreSQL cluster with vtp preloaded,
+# generated media and ffprobe checks. Tests run from the repository root.
+package VtpTest;
+
+use strict;
+use warnings;
+use Exporter 'import';
+use File::Path qw(make_path);
+use IPC::Run;
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+our @EXPORT = qw(start_emulator vtp_node awscli media wait_status ffprobe_json moov_before_mdat
+  log_count);
+
+our $ACCESS_KEY = 'vtptestkey';
+our $SECRET_KEY = 'vtptestsecret';
+my $emu;
+
+sub start_emulator
+{
+	my $port = PostgreSQL::Test::Cluster::get_free_port();
+	my $backend = PostgreSQL::Test::Cluster::get_free_port();
+	my $state = "$PostgreSQL::Test::Utils::tmp_check/emulator-$port.json";
+	my $log = "$PostgreSQL::Test::Utils::log_path/emulator-$port.log";
+	unlink $state;
+	$ENV{AWS_ACCESS_KEY_ID} = $ACCESS_KEY;
+	$ENV{AWS_SECRET_ACCESS_KEY} = $SECRET_KEY;
+	delete $ENV{AWS_SESSION_TOKEN};
+	$emu = IPC::Run::start([ 'node', 'test/emulator/server.mjs', '--port', $port,
+		'--backend-port', $backend, '--state', $state, '--max-seconds', '3600' ],
+		'>', $log, '2>>', $log);
+	for (1 .. 300)
+	{
+		last if -s $state;
+		sleep 0.1;
+	}
+	die "emulator did not start; see $log" unless -s $state;
+	my $s = decode_json(slurp_file($state));
+	$ENV{VTP_ENDPOINT} = $s->{endpoint};
+	return $s;
+}
+
+END { $emu->kill_kill if $emu; }
+
+# A cluster with vtp preloaded and pointed at the emulator.
+sub vtp_node
+{
+	my ($name, $s, $extra) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'vtp'
+vtp.s3_endpoint = '$s->{endpoint}'
+vtp.sqs_endpoint = '$s->{endpoint}'
+vtp.events_queue_url = '$s->{events_queue_url}'
+vtp.tasks_queue_url = '$s->{tasks_queue_url}'
+vtp.s3_part_size = '5MB'
+vtp.transcode_workers = 1
+log_min_messages = log
+} . ($extra // ''));
+	return $node;
+}
+
+# Run the harness client; returns stdout, dies on failure.
+sub awscli
+{
+	my @args = @_;
+	my ($out, $err);
+	IPC::Run::run([ 'node', 'test/emulator/awscli.mjs', @args ], '>', \$out, '2>', \$err)
+	  or die "awscli @args: $err";
+	chomp $out;
+	return $out;
+}
+
+# Generate media with the ffmpeg CLI (cached per name within one run).
+sub media
+{
+	my ($name, @ffargs) = @_;
+	my $dir = "$PostgreSQL::Test::Utils::tmp_check/media";
+	make_path($dir);
+	my $path = "$dir/$name";
+	return $path if -s $path;
+	my ($out, $err);
+	IPC::Run::run([ 'ffmpeg', '-nostdin', '-v', 'error', '-y', @ffargs, $path ], '>', \$out, '2>', \$err)
+	  or die "ffmpeg for $name failed: $err";
+	return $path;
+}
+
+# Poll until the video's status is one of @want; returns it (or the last seen).
+sub wait_status
+{
+	my ($node, $id, $timeout, @want) = @_;
+	my $deadline = time() + $timeout;
+	my $st = '';
+	while (time() < $deadline)
+	{
+		$st = $node->safe_psql('postgres', "SELECT status FROM vtp_videos WHERE id = '$id'");
+		return $st if grep { $_ eq $st } @want;
+		sleep 0.25;
+	}
+	return $st;
+}
+
+sub ffprobe_json
+{
+	my ($file) = @_;
+	my ($out, $err);
+	IPC::Run::run([ 'ffprobe', '-v', 'error', '-show_entries',
+		'stream=codec_type,codec_name,profile,pix_fmt,width,height,duration,sample_rate,channels:stream_side_data=rotation:format=duration',
+		'-of', 'json', $file ], '>', \$out, '2>', \$err) or die "ffprobe $file: $err";
+	return decode_json($out);
+}
+
+# Walk the top-level MP4 boxes: true if moov comes before mdat (faststart).
+sub moov_before_mdat
+{
+	my ($file) = @_;
+	open(my $fh, '<:raw', $file) or die "$file: $!";
+	my $pos = 0;
+	my $size = -s $file;
+	while ($pos + 8 <= $size)
+	{
+		seek($fh, $pos, 0);
+		read($fh, my $hdr, 16);
+		my ($len, $type) = unpack('N a4', $hdr);
+		$len = unpack('x8 Q>', $hdr) if $len == 1;
+		return 1 if $type eq 'moov';
+		return 0 if $type eq 'mdat';
+		last if $len < 8;
+		$pos += $len;
+	}
+	return 0;
+}
+
+sub log_count
+{
+	my ($node, $re) = @_;
+	my $n = () = slurp_file($node->logfile) =~ /$re/g;
+	return $n;
+}
+
+1;
