@@ -142,7 +142,7 @@ vtp_ingest_main(Datum arg)
 		vtp_worker_poll_signals();
 		if (!vtp_worker_ready("vtp ingest", true, &c))
 		{
-			vtp_worker_wait(10000);
+			vtp_worker_wait(2000);
 			continue;
 		}
 

@@ -265,7 +265,7 @@ vtp_transcode_main(Datum arg)
 
 	/* reconcile what a crash of this worker left behind */
 	while (!vtp_worker_ready(owner_name, false, &c))
-		vtp_worker_wait(10000);
+		vtp_worker_wait(2000);
 	catalog_begin();
 	n = catalog_reset_owned(owner_name);
 	catalog_commit();
@@ -287,7 +287,7 @@ vtp_transcode_main(Datum arg)
 		vtp_worker_poll_signals();
 		if (!vtp_worker_ready(owner_name, false, &c))
 		{
-			vtp_worker_wait(10000);
+			vtp_worker_wait(2000);
 			continue;
 		}
 		vtp_aws_set_abort_mode(VTP_ABORT_ON_INTERRUPT);

@@ -72,6 +72,13 @@ CONF
   "$PGBIN/pg_ctl" -D "$DEMO/data" -l "$DEMO/postgres.log" -w start >/dev/null
 psql() { "$PGBIN/psql" -X -h "$DEMO" -p "$PGPORT" -U postgres -d postgres "$@"; }
 psql -qc 'CREATE EXTENSION vtp'
+for _ in $(seq 1 100); do
+  idle=$(psql -Atc "SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'vtp %' AND query LIKE 'waiting for %'")
+  [ "$idle" -ge 2 ] && break
+  sleep 0.2
+done
+echo "== vtp workers, as PostgreSQL shows them"
+psql -c "SELECT pid, backend_type, query AS activity FROM pg_stat_activity WHERE backend_type LIKE 'vtp %'"
 
 echo "== generating a 10 s 1080p30 sample with motion, noise and audio"
 SAMPLE="$DEMO/sample-1080p.mp4"
