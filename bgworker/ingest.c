@@ -5,10 +5,16 @@
  * message is deleted only after that commit. Transcode tasks go out from the
  * outbox (Pending rows whose task is not sent yet), so a task is never lost
  * between the commit and SQS, and vtp_enqueue() needs no SQS call of its own.
+ *
+ * The long poll is never aborted for a wake-up: a message SQS hands to an
+ * abandoned poll stays invisible for the visibility timeout. Instead the poll
+ * runs on libcurl's multi interface and wake-ups (vtp_enqueue's commit,
+ * SIGHUP) are served between polls of its socket, on a second client.
  */
 #include "worker.h"
 
 #include "miscadmin.h"
+#include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "utils/memutils.h"
@@ -114,12 +120,26 @@ handle_event(const sqs_message *m)
 	return true;
 }
 
+static aws_client sender;		/* sends tasks while the poll waits */
+static bool outbox_ok = true;
+
+/* Called by the AWS client between polls of the long poll's socket. */
+static void
+while_polling(void *arg)
+{
+	vtp_worker_reload_if_asked(NULL);
+	if (!MyLatch->is_set || ShutdownRequestPending)
+		return;
+	ResetLatch(MyLatch);
+	outbox_ok = flush_outbox(&sender);
+}
+
 void
 vtp_ingest_main(Datum arg)
 {
 	MemoryContext loop_cxt;
 	aws_client	c;
-	bool		outbox_ok = true;
+	char		err_text[512];
 
 	vtp_worker_start("starting");
 	SpinLockAcquire(&vtp_shared->mutex);
@@ -146,9 +166,12 @@ vtp_ingest_main(Datum arg)
 			continue;
 		}
 
+		aws_client_cleanup(&sender);
+		if (!vtp_aws_try_setup(&sender, err_text, sizeof(err_text)))
+			continue;			/* vtp_worker_ready just loaded them: a race with a file change */
+
 		vtp_worker_activity("sending tasks");
-		vtp_aws_set_abort_mode(VTP_ABORT_ON_INTERRUPT);
-		if (!flush_outbox(&c))
+		if (!flush_outbox(&sender))
 		{
 			if (outbox_ok)
 				ereport(LOG, (errmsg("vtp ingest: tasks will be sent when SQS answers again")));
@@ -157,12 +180,12 @@ vtp_ingest_main(Datum arg)
 		else
 			outbox_ok = true;
 
-		/* a wake-up (vtp_enqueue committed) cuts the long poll short */
 		vtp_worker_activity("waiting for S3 events");
-		vtp_aws_set_abort_mode(VTP_ABORT_ON_LATCH);
+		c.between = while_polling;
 		if (sqs_receive(&c, vtp_events_queue_url, 10, outbox_ok ? EVENTS_WAIT_SECONDS : 2,
 						EVENTS_VISIBILITY, &msgs, &n, &err) != 0)
 		{
+			c.between = NULL;
 			if (!err.aborted)
 			{
 				vtp_aws_ereport(WARNING, &err, "receive S3 events");
@@ -170,13 +193,13 @@ vtp_ingest_main(Datum arg)
 			}
 			continue;
 		}
-		vtp_aws_set_abort_mode(VTP_ABORT_ON_INTERRUPT);
+		c.between = NULL;
 		for (i = 0; i < n; i++)
 		{
 			vtp_worker_activity("ingesting %s", msgs[i].message_id);
 			if (handle_event(&msgs[i]))
 			{
-				flush_outbox(&c);
+				flush_outbox(&sender);
 				if (sqs_delete(&c, vtp_events_queue_url, msgs[i].receipt_handle, &err) != 0 && !err.aborted)
 					vtp_aws_ereport(WARNING, &err, "delete an S3 event message");
 			}

@@ -223,8 +223,13 @@ task_transcode(task *t)
 	{
 		/* a crash, a limit, an internal error: maybe not the video's fault */
 		if (t->err_code[0] == '\0' || WIFSIGNALED(ch.status))
+		{
+			char		said[sizeof(t->err_msg)];
+
+			strlcpy(said, t->err_msg, sizeof(said));	/* err_msg is rewritten below */
 			task_set_error(t, "transcoder_crashed", "the transcoder ended abnormally (%s)%s%s", how,
-						   t->err_msg[0] ? ": " : "", t->err_msg);
+						   said[0] ? ": " : "", said);
+		}
 		out = TASK_TRANSIENT;
 	}
 	ereport(LOG, (errmsg("vtp transcode: video %s attempt %d: transcoder %s, %d rendition(s), %.1f CPU s",

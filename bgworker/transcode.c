@@ -155,7 +155,7 @@ settle_failure(task *t, task_outcome out)
 	catalog_commit();
 	if (retry)
 	{
-		int			delay = 30 << (t->attempts > 5 ? 5 : t->attempts - 1);
+		int			delay = 10 << (t->attempts > 7 ? 7 : t->attempts - 1);
 
 		ereport(LOG, (errmsg("vtp transcode: video %s attempt %d failed, retrying in %d s: %s",
 							 t->id, t->attempts, delay > 900 ? 900 : delay, t->err_msg)));
@@ -292,6 +292,7 @@ vtp_transcode_main(Datum arg)
 		}
 		vtp_aws_set_abort_mode(VTP_ABORT_ON_INTERRUPT);
 		vtp_worker_activity("waiting for tasks");
+		c.between = vtp_worker_reload_if_asked;
 		if (sqs_receive(&c, vtp_tasks_queue_url, 1, TASK_WAIT_SECONDS, vtp_visibility_timeout,
 						&msgs, &n, &err) != 0)
 		{
@@ -301,6 +302,16 @@ vtp_transcode_main(Datum arg)
 				vtp_worker_wait(5000);
 			}
 			continue;
+		}
+		c.between = NULL;
+		if (ShutdownRequestPending)
+		{
+			/* received just as we were told to stop: hand it back at once */
+			vtp_aws_set_abort_mode(VTP_ABORT_NEVER);
+			c.max_retries = 0;
+			for (i = 0; i < n; i++)
+				sqs_change_visibility(&c, vtp_tasks_queue_url, msgs[i].receipt_handle, 0, &err);
+			vtp_worker_poll_signals();
 		}
 		for (i = 0; i < n; i++)
 			run_task(&c, &msgs[i], worker_dir);

@@ -33,6 +33,17 @@ vtp_worker_start(const char *activity)
 	vtp_worker_activity("%s", activity);
 }
 
+/* SIGHUP: re-read the configuration. Also runs between polls of a long poll. */
+void
+vtp_worker_reload_if_asked(void *arg)
+{
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
 void
 vtp_worker_poll_signals(void)
 {
@@ -42,11 +53,7 @@ vtp_worker_poll_signals(void)
 		ereport(LOG, (errmsg("%s shutting down", MyBgworkerEntry->bgw_name)));
 		proc_exit(1);
 	}
-	if (ConfigReloadPending)
-	{
-		ConfigReloadPending = false;
-		ProcessConfigFile(PGC_SIGHUP);
-	}
+	vtp_worker_reload_if_asked(NULL);
 }
 
 void

@@ -10,6 +10,7 @@
 extern void vtp_worker_start(const char *activity);
 extern void vtp_worker_wait(long ms);
 extern void vtp_worker_poll_signals(void);
+extern void vtp_worker_reload_if_asked(void *arg);
 extern bool vtp_worker_ready(const char *role, bool need_events, aws_client *c);
 extern void vtp_worker_activity(const char *fmt,...) pg_attribute_printf(1, 2);
 

@@ -257,6 +257,35 @@ curl_transient(CURLcode cc)
 	}
 }
 
+/* curl_easy_perform, with c->between called while the transfer waits. */
+static CURLcode
+perform_multi(aws_client *c, CURL *h)
+{
+	CURLM	   *m = curl_multi_init();
+	CURLcode	cc = CURLE_OK;
+	CURLMsg    *msg;
+	int			running = 1,
+				left;
+
+	if (m == NULL)
+		return CURLE_OUT_OF_MEMORY;
+	curl_multi_add_handle(m, h);
+	for (;;)
+	{
+		if (curl_multi_perform(m, &running) != CURLM_OK || running == 0)
+			break;
+		if (curl_multi_poll(m, NULL, 0, 200, NULL) != CURLM_OK)
+			break;
+		c->between(c->cb_arg);
+	}
+	while ((msg = curl_multi_info_read(m, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
+			cc = msg->data.result;
+	curl_multi_remove_handle(m, h);
+	curl_multi_cleanup(m);
+	return cc;
+}
+
 /* One attempt. */
 static int
 perform_once(aws_client *c, const aws_request *req, aws_response *resp, aws_error *err)
@@ -381,7 +410,7 @@ perform_once(aws_client *c, const aws_request *req, aws_response *resp, aws_erro
 	resp->written = 0;
 	vbuf_reset(&resp->body);
 
-	cc = curl_easy_perform(h);
+	cc = c->between ? perform_multi(c, h) : curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (cc == CURLE_ABORTED_BY_CALLBACK)
 	{

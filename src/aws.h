@@ -29,6 +29,13 @@ typedef struct aws_client
 	int			(*abort_check) (void *arg);
 	/* sleep ms between retries; return nonzero if aborted meanwhile */
 	int			(*sleep_fn) (long ms, void *arg);
+	/*
+	 * When set, requests run on libcurl's multi interface and this is called
+	 * about every 200 ms between polls of the socket, outside any libcurl
+	 * callback: it may do other work (on another client) while a long poll
+	 * waits, so the poll need not be aborted.
+	 */
+	void		(*between) (void *arg);
 	void	   *cb_arg;
 	void	   *curl;			/* internal */
 } aws_client;

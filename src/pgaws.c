@@ -31,8 +31,6 @@ pg_abort_check(void *arg)
 		return 0;
 	if (ShutdownRequestPending || ProcDiePending || QueryCancelPending)
 		return 1;
-	if (abort_mode == VTP_ABORT_ON_LATCH && MyLatch->is_set)
-		return 1;
 	return 0;
 }
 

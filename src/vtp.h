@@ -55,7 +55,6 @@ extern void vtp_wake_ingest(void);
 typedef enum vtp_abort_mode
 {
 	VTP_ABORT_ON_INTERRUPT,		/* query cancel / shutdown */
-	VTP_ABORT_ON_LATCH,			/* also when our latch is set (a wake-up) */
 	VTP_ABORT_NEVER				/* short clean-up calls during shutdown */
 } vtp_abort_mode;
 

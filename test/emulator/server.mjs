@@ -91,7 +91,9 @@ const proxy = http.createServer((req, res) => {
       res.writeHead(ur.statusCode, ur.headers);
       ur.pipe(res);
     });
-    up.on("error", (e) => { res.writeHead(502); res.end(String(e)); });
+    up.on("error", (e) => { if (!res.headersSent) { res.writeHead(502); res.end(String(e)); } });
+    // a client that goes away (an aborted long poll) cancels the upstream call too
+    res.on("close", () => { if (!res.writableFinished) up.destroy(); });
     up.end(body);
   });
 });
