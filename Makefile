@@ -48,8 +48,8 @@ install-helper: vtp-transcode
 
 # --- tests without a server ---
 UNIT_SRC = test/unit/main.c test/unit/test_json.c test/unit/test_s3event.c test/unit/test_sigv4.c \
-           test/unit/test_creds.c test/unit/test_ladder.c test/unit/test_aws_xml.c \
-           src/buf.c src/json.c src/s3event.c src/sigv4.c src/creds.c src/ladder.c src/aws.c src/s3.c src/sqs.c
+           test/unit/test_creds.c test/unit/test_ladder.c test/unit/test_aws_xml.c test/unit/test_names.c \
+           src/names.c src/buf.c src/json.c src/s3event.c src/sigv4.c src/creds.c src/ladder.c src/aws.c src/s3.c src/sqs.c
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) -DVTP_VERSION='"$(EXTVERSION)"'
 

@@ -103,6 +103,37 @@ extern int	s3_put_bytes(aws_client *c, const char *bucket, const char *key, cons
 						 size_t len, const char *content_type, aws_error *err);
 extern int	s3_delete(aws_client *c, const char *bucket, const char *key, aws_error *err);
 
+/*
+ * Streaming upload: bytes are buffered up to one part (vtp.s3_part_size) and
+ * sent as they fill, so memory stays flat whatever the size. A body that
+ * fits in one part becomes a plain PUT at finish. Abort (or free) always.
+ */
+typedef struct s3_stream
+{
+	aws_client *c;
+	char		bucket[64];
+	char	   *key;
+	char	   *content_type;
+	size_t		part_size;
+	char		upload_id[1024];
+	int			parts;
+	int64_t		total;
+	bool		done;
+	vbuf		buf;
+	vbuf		complete;
+} s3_stream;
+
+extern void s3_stream_begin(s3_stream *st, aws_client *c, const char *bucket, const char *key,
+							const char *content_type);
+extern int	s3_stream_write(s3_stream *st, const void *data, size_t len, aws_error *err);
+extern int	s3_stream_finish(s3_stream *st, char *etag, size_t etaglen, aws_error *err);
+extern void s3_stream_abort(s3_stream *st);	/* aborts an unfinished upload, frees */
+extern void s3_stream_free(s3_stream *st);
+
+/* A presigned URL (GET or PUT) for an object, valid expires_seconds from now. */
+extern void s3_presign_url(aws_client *c, const char *method, const char *bucket, const char *key,
+						   long now, long expires_seconds, vbuf *url);
+
 /* --- SQS (JSON 1.0 protocol) --- */
 typedef struct sqs_message
 {

@@ -185,137 +185,251 @@ local_error(aws_error *err, const char *what, const char *path)
 	err->transient = true;
 }
 
+static void
+stream_error(aws_error *err, const char *code, const char *msg)
+{
+	memset(err, 0, sizeof(*err));
+	vtp_strlcpy(err->code, code, sizeof(err->code));
+	vtp_strlcpy(err->message, msg, sizeof(err->message));
+	err->transient = true;
+}
+
+void
+s3_stream_begin(s3_stream *st, aws_client *c, const char *bucket, const char *key,
+				const char *content_type)
+{
+	memset(st, 0, sizeof(*st));
+	st->c = c;
+	vtp_strlcpy(st->bucket, bucket, sizeof(st->bucket));
+	st->key = strdup(key);
+	st->content_type = strdup(content_type ? content_type : "application/octet-stream");
+	st->part_size = c->part_size < S3_MIN_PART ? S3_MIN_PART : c->part_size;
+	if (st->key == NULL || st->content_type == NULL)
+		abort();
+}
+
+/* Upload the buffered bytes as the next part (starting the upload if needed). */
 static int
-multipart_put(aws_client *c, const char *bucket, const char *key, int fd, int64_t size,
-			  size_t part, const char *content_type, const char *path, aws_error *err)
+stream_flush_part(s3_stream *st, aws_error *err)
 {
 	aws_response resp;
-	char		upload_id[1024];
-	vbuf		q = VBUF_INIT,
-				complete = VBUF_INIT;
-	char	   *buf = NULL;
-	int			partno,
-				nparts = (int) ((size + (int64_t) part - 1) / (int64_t) part),
-				rc = -1;
-	aws_error	ignored;
+	vbuf		q = VBUF_INIT;
+	int			rc = -1;
 
 	memset(&resp, 0, sizeof(resp));
-	if (s3_call(c, "POST", bucket, key, "uploads=", "", 0, content_type, -1, 0, &resp, err) != 0)
+	if (st->upload_id[0] == '\0')
+	{
+		if (s3_call(st->c, "POST", st->bucket, st->key, "uploads=", "", 0, st->content_type, -1, 0, &resp, err) != 0)
+			goto done;
+		if (!aws_xml_value(vbuf_str(&resp.body), "UploadId", st->upload_id, sizeof(st->upload_id)) ||
+			!st->upload_id[0])
+		{
+			st->upload_id[0] = '\0';
+			stream_error(err, "BadResponse", "CreateMultipartUpload answered without an UploadId");
+			goto done;
+		}
+		vbuf_puts(&st->complete, "<CompleteMultipartUpload>");
+	}
+	if (st->parts == S3_MAX_PARTS)
+	{
+		stream_error(err, "TooManyParts", "more than 10,000 parts: raise vtp.s3_part_size");
+		err->transient = false;
 		goto done;
-	if (!aws_xml_value(vbuf_str(&resp.body), "UploadId", upload_id, sizeof(upload_id)) || !upload_id[0])
+	}
+	vbuf_printf(&q, "partNumber=%d&uploadId=", st->parts + 1);
+	sigv4_uri_encode(&q, st->upload_id, true);
+	if (s3_call(st->c, "PUT", st->bucket, st->key, q.data, st->buf.data ? st->buf.data : "", st->buf.len,
+				"application/octet-stream", -1, 0, &resp, err) != 0)
+		goto done;
+	if (resp.etag[0] == '\0')
 	{
-		memset(err, 0, sizeof(*err));
-		vtp_strlcpy(err->code, "BadResponse", sizeof(err->code));
-		vtp_strlcpy(err->message, "CreateMultipartUpload answered without an UploadId", sizeof(err->message));
-		err->transient = true;
+		stream_error(err, "BadResponse", "UploadPart answered without an ETag");
 		goto done;
 	}
-	buf = malloc(part);
-	if (buf == NULL)
-		abort();
-	vbuf_puts(&complete, "<CompleteMultipartUpload>");
-	for (partno = 1; partno <= nparts; partno++)
-	{
-		size_t		got;
-
-		if (read_full(fd, buf, part, &got) != 0 || got == 0)
-		{
-			local_error(err, "read", path);
-			goto abort_upload;
-		}
-		vbuf_reset(&q);
-		vbuf_printf(&q, "partNumber=%d&uploadId=", partno);
-		sigv4_uri_encode(&q, upload_id, true);
-		if (s3_call(c, "PUT", bucket, key, q.data, buf, got, "application/octet-stream", -1, 0, &resp, err) != 0)
-			goto abort_upload;
-		if (resp.etag[0] == '\0')
-		{
-			memset(err, 0, sizeof(*err));
-			vtp_strlcpy(err->code, "BadResponse", sizeof(err->code));
-			vtp_strlcpy(err->message, "UploadPart answered without an ETag", sizeof(err->message));
-			err->transient = true;
-			goto abort_upload;
-		}
-		vbuf_printf(&complete, "<Part><PartNumber>%d</PartNumber><ETag>&quot;%s&quot;</ETag></Part>",
-					partno, resp.etag);
-	}
-	vbuf_puts(&complete, "</CompleteMultipartUpload>");
-	vbuf_reset(&q);
-	vbuf_puts(&q, "uploadId=");
-	sigv4_uri_encode(&q, upload_id, true);
-	if (s3_call(c, "POST", bucket, key, q.data, complete.data, complete.len, "application/xml", -1, 0, &resp, err) != 0)
-		goto abort_upload;
-	/* CompleteMultipartUpload may answer 200 with an error in the body */
-	{
-		char		code[96];
-
-		if (aws_xml_value(vbuf_str(&resp.body), "Code", code, sizeof(code)) &&
-			strstr(resp.body.data, "<Error>"))
-		{
-			memset(err, 0, sizeof(*err));
-			vtp_strlcpy(err->code, code, sizeof(err->code));
-			aws_xml_value(resp.body.data, "Message", err->message, sizeof(err->message));
-			err->transient = strcmp(code, "InternalError") == 0 || strcmp(code, "SlowDown") == 0;
-			goto abort_upload;
-		}
-	}
+	st->parts++;
+	vbuf_printf(&st->complete, "<Part><PartNumber>%d</PartNumber><ETag>&quot;%s&quot;</ETag></Part>",
+				st->parts, resp.etag);
+	vbuf_reset(&st->buf);
 	rc = 0;
-	goto done;
-
-abort_upload:
-	vbuf_reset(&q);
-	vbuf_puts(&q, "uploadId=");
-	sigv4_uri_encode(&q, upload_id, true);
-	s3_call(c, "DELETE", bucket, key, q.data, NULL, 0, NULL, -1, 0, &resp, &ignored);
 done:
-	free(buf);
 	vbuf_free(&q);
-	vbuf_free(&complete);
 	aws_response_free(&resp);
 	return rc;
+}
+
+int
+s3_stream_write(s3_stream *st, const void *data, size_t len, aws_error *err)
+{
+	const char *p = data;
+
+	while (len > 0)
+	{
+		size_t		room = st->part_size - st->buf.len;
+		size_t		n = len < room ? len : room;
+
+		if (st->buf.cap < st->part_size + 1)
+			vbuf_reserve(&st->buf, st->part_size - st->buf.len);
+		vbuf_append(&st->buf, p, n);
+		st->total += (int64_t) n;
+		p += n;
+		len -= n;
+		if (st->buf.len == st->part_size && stream_flush_part(st, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+s3_stream_finish(s3_stream *st, char *etag, size_t etaglen, aws_error *err)
+{
+	aws_response resp;
+	vbuf		q = VBUF_INIT;
+	char		code[96];
+	int			rc = -1;
+
+	memset(&resp, 0, sizeof(resp));
+	if (st->upload_id[0] == '\0')
+	{
+		/* it all fitted in one part: a plain PUT */
+		rc = s3_call(st->c, "PUT", st->bucket, st->key, NULL, st->buf.data ? st->buf.data : "", st->buf.len,
+					 st->content_type, -1, 0, &resp, err);
+		if (rc == 0)
+			vtp_strlcpy(etag, resp.etag, etaglen);
+		st->done = rc == 0;
+		aws_response_free(&resp);
+		return rc;
+	}
+	if (st->buf.len > 0 && stream_flush_part(st, err) != 0)
+		goto done;
+	vbuf_puts(&st->complete, "</CompleteMultipartUpload>");
+	vbuf_puts(&q, "uploadId=");
+	sigv4_uri_encode(&q, st->upload_id, true);
+	if (s3_call(st->c, "POST", st->bucket, st->key, q.data, st->complete.data, st->complete.len,
+				"application/xml", -1, 0, &resp, err) != 0)
+		goto done;
+	/* CompleteMultipartUpload may answer 200 with an error in the body */
+	if (strstr(vbuf_str(&resp.body), "<Error>") && aws_xml_value(resp.body.data, "Code", code, sizeof(code)))
+	{
+		stream_error(err, code, "CompleteMultipartUpload failed");
+		aws_xml_value(resp.body.data, "Message", err->message, sizeof(err->message));
+		err->transient = strcmp(code, "InternalError") == 0 || strcmp(code, "SlowDown") == 0;
+		goto done;
+	}
+	{
+		char		e[160];
+		const char *v = e;
+		size_t		n;
+
+		if (!aws_xml_value(resp.body.data, "ETag", e, sizeof(e)))
+			e[0] = '\0';
+		while (*v == '"')
+			v++;
+		vtp_strlcpy(etag, v, etaglen);
+		n = strlen(etag);
+		while (n > 0 && etag[n - 1] == '"')
+			etag[--n] = '\0';
+	}
+	st->done = true;
+	rc = 0;
+done:
+	vbuf_free(&q);
+	aws_response_free(&resp);
+	return rc;
+}
+
+void
+s3_stream_abort(s3_stream *st)
+{
+	if (!st->done && st->upload_id[0])
+	{
+		aws_response resp;
+		aws_error	ignored;
+		vbuf		q = VBUF_INIT;
+		int			saved = st->c->max_retries;
+
+		memset(&resp, 0, sizeof(resp));
+		vbuf_puts(&q, "uploadId=");
+		sigv4_uri_encode(&q, st->upload_id, true);
+		st->c->max_retries = 1;
+		s3_call(st->c, "DELETE", st->bucket, st->key, q.data, NULL, 0, NULL, -1, 0, &resp, &ignored);
+		st->c->max_retries = saved;
+		aws_response_free(&resp);
+		vbuf_free(&q);
+	}
+	s3_stream_free(st);
+}
+
+void
+s3_stream_free(s3_stream *st)
+{
+	vbuf_free(&st->buf);
+	vbuf_free(&st->complete);
+	free(st->key);
+	free(st->content_type);
+	st->key = st->content_type = NULL;
 }
 
 int
 s3_put_file(aws_client *c, const char *bucket, const char *key, const char *path,
 			const char *content_type, aws_error *err)
 {
-	struct stat st;
+	struct stat stt;
+	s3_stream	st;
+	char		etag[128];
+	char	   *chunk;
 	int			fd,
-				rc;
-	size_t		part = c->part_size < S3_MIN_PART ? S3_MIN_PART : c->part_size;
+				rc = 0;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) != 0)
+	if (fd < 0 || fstat(fd, &stt) != 0)
 	{
 		local_error(err, "open", path);
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
+	s3_stream_begin(&st, c, bucket, key, content_type);
 	/* grow the part size if the file would need more than 10,000 parts */
-	while ((st.st_size + (off_t) part - 1) / (off_t) part > S3_MAX_PARTS)
-		part *= 2;
-	if (st.st_size <= (off_t) part)
+	while ((stt.st_size + (off_t) st.part_size - 1) / (off_t) st.part_size > S3_MAX_PARTS)
+		st.part_size *= 2;
+	chunk = malloc(1024 * 1024);
+	if (chunk == NULL)
+		abort();
+	for (;;)
 	{
-		char	   *buf = malloc((size_t) st.st_size + 1);
 		size_t		got;
 
-		if (buf == NULL)
-			abort();
-		if (read_full(fd, buf, (size_t) st.st_size, &got) != 0 || got != (size_t) st.st_size)
+		if (read_full(fd, chunk, 1024 * 1024, &got) != 0)
 		{
 			local_error(err, "read", path);
 			rc = -1;
+			break;
 		}
-		else
-			rc = s3_put_bytes(c, bucket, key, buf, got, content_type, err);
-		free(buf);
+		if (got == 0)
+			break;
+		if ((rc = s3_stream_write(&st, chunk, got, err)) != 0)
+			break;
 	}
-	else
-		rc = multipart_put(c, bucket, key, fd, st.st_size, part,
-						   content_type ? content_type : "application/octet-stream", path, err);
+	free(chunk);
 	close(fd);
+	if (rc == 0)
+		rc = s3_stream_finish(&st, etag, sizeof(etag), err);
+	s3_stream_abort(&st);		/* no-op after success; frees */
 	return rc;
+}
+
+void
+s3_presign_url(aws_client *c, const char *method, const char *bucket, const char *key,
+			   long now, long expires_seconds, vbuf *url)
+{
+	s3_loc		l;
+	char		amz_date[17];
+
+	s3_locate(c, bucket, key, &l);
+	sigv4_amz_date(now, amz_date);
+	sigv4_presign(url, method, l.base.data, l.host.data, l.path.data, NULL, &c->creds,
+				  c->region, "s3", amz_date, expires_seconds);
+	s3_loc_free(&l);
 }
 
 int

@@ -102,6 +102,9 @@ async function verifyPresigned(req, rawPath, query, creds) {
   const names = String(query["X-Amz-SignedHeaders"] || "").split(";");
   const headers = {};
   for (const n of names) headers[n] = req.headers[n];
+  // as AWS's S3 presigner does: the payload is UNSIGNED-PAYLOAD, a header
+  // that is neither signed nor moved to the query
+  headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
   const q = { ...query };
   for (const k of ["X-Amz-Signature", "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Security-Token"]) delete q[k];
   const signer = new SignatureV4({
@@ -113,7 +116,8 @@ async function verifyPresigned(req, rawPath, query, creds) {
   const signed = await signer.presign(
     { method: req.method, protocol: "http:", hostname, port: port ? +port : undefined, path: rawPath, query: q, headers },
     { signingDate: when, expiresIn: expires, signingRegion: cred[2], signingService: cred[3],
-      unsignableHeaders: new Set(Object.keys(req.headers).filter((h) => !names.includes(h))) });
+      unhoistableHeaders: new Set(["x-amz-content-sha256"]),
+      unsignableHeaders: new Set(Object.keys(req.headers).filter((h) => !names.includes(h)).concat(["x-amz-content-sha256"])) });
   if (signed.query["X-Amz-Signature"] !== query["X-Amz-Signature"])
     return { status: 403, code: "SignatureDoesNotMatch",
       message: "The request signature we calculated does not match the signature you provided." };

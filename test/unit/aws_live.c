@@ -9,7 +9,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "unit.h"
 #include "../../src/aws.h"
@@ -17,6 +20,37 @@
 
 int			unit_passed = 0;
 int			unit_failed = 0;
+
+#define CHECK_QUIET(cond) do { if (!(cond)) { unit_failed++; fprintf(stderr, "FAIL %s:%d\n", __FILE__, __LINE__); } } while (0)
+
+static size_t
+discard(char *p, size_t s, size_t n, void *a)
+{
+	return s * n;
+}
+
+/* Status of a plain, unsigned request to url (PUT with body if given). */
+static int
+http_status(const char *url, const char *body, long *status)
+{
+	CURL	   *h = curl_easy_init();
+	CURLcode	cc;
+	struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	if (body)
+	{
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	}
+	cc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(h);
+	curl_slist_free_all(hl);
+	return cc == CURLE_OK ? 0 : -1;
+}
 
 static int
 file_equal(const char *a, const char *b)
@@ -104,6 +138,40 @@ main(int argc, char **argv)
 	CHECK(s3_get_to_file(&c, "temp-video-bucket", "no/such/key", dst, 0, &err) == -1);
 	CHECK(err.http_status == 404 && !err.transient);
 	CHECK(s3_delete(&c, "temp-video-bucket", key, &err) == 0);
+
+	/* presigned URLs, fetched with plain libcurl (no signing of ours) */
+	{
+		vbuf		url = VBUF_INIT;
+		long		st = 0;
+		s3_stream	stream;
+		char		etag[128];
+
+		CHECK(s3_put_bytes(&c, "output-video-bucket", "pre/s a+b.txt", "presigned", 9, "text/plain", &err) == 0);
+		s3_presign_url(&c, "GET", "output-video-bucket", "pre/s a+b.txt", (long) time(NULL), 60, &url);
+		CHECK(http_status(url.data, NULL, &st) == 0 && st == 200);
+		vbuf_reset(&url);
+		s3_presign_url(&c, "GET", "output-video-bucket", "pre/s a+b.txt", (long) time(NULL) - 120, 60, &url);
+		CHECK(http_status(url.data, NULL, &st) == 0 && st == 403);	/* expired */
+		vbuf_reset(&url);
+		s3_presign_url(&c, "PUT", "temp-video-bucket", "uploads/pre/put.bin", (long) time(NULL), 60, &url);
+		CHECK(http_status(url.data, "put by a client", &st) == 0 && st == 200);
+		CHECK(s3_head(&c, "temp-video-bucket", "uploads/pre/put.bin", &info, &err) == 0 && info.size == 15);
+		vbuf_free(&url);
+
+		/* streaming: a small body becomes one PUT; an empty one too */
+		s3_stream_begin(&stream, &c, "temp-video-bucket", "stream/small", NULL);
+		CHECK(s3_stream_write(&stream, "abc", 3, &err) == 0);
+		CHECK(s3_stream_finish(&stream, etag, sizeof(etag), &err) == 0 && etag[0] != '\0');
+		s3_stream_abort(&stream);
+		CHECK(s3_head(&c, "temp-video-bucket", "stream/small", &info, &err) == 0 && info.size == 3);
+		/* an abandoned multipart stream leaves no object */
+		s3_stream_begin(&stream, &c, "temp-video-bucket", "stream/abandoned", NULL);
+		for (i = 0; i < 6 * 4096; i++)
+			CHECK_QUIET(s3_stream_write(&stream, cerr, sizeof(cerr), &err) == 0);
+		CHECK(stream.upload_id[0] != '\0');
+		s3_stream_abort(&stream);
+		CHECK(s3_head(&c, "temp-video-bucket", "stream/abandoned", &info, &err) == -1 && err.http_status == 404);
+	}
 
 	/* SQS */
 	CHECK(sqs_send(&c, argv[2], "{\"video_id\":\"x\",\"q\":\"\\\"\"}", &err) == 0);

@@ -15,6 +15,7 @@ main(void)
 	test_creds();
 	test_ladder();
 	test_aws_xml();
+	test_names();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed ? 1 : 0;
 }

@@ -28,5 +28,6 @@ extern void test_sigv4(void);
 extern void test_creds(void);
 extern void test_ladder(void);
 extern void test_aws_xml(void);
+extern void test_names(void);
 
 #endif
