@@ -9,7 +9,8 @@ EXTENSION = vtp
 EXTVERSION = 1.0
 MODULE_big = vtp
 OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o \
-       src/ladder.o src/aws.o src/s3.o src/sqs.o src/pgaws.o src/catalog.o src/sqlapi.o \
+       src/ladder.o src/names.o src/aws.o src/s3.o src/sqs.o src/pgaws.o src/catalog.o src/sqlapi.o \
+       src/sqlurls.o src/upq.o bgworker/upload.o bgworker/http.o \
        bgworker/worker.o bgworker/ingest.o bgworker/child.o bgworker/supervise.o \
        bgworker/transcode.o
 DATA = vtp--1.0.sql
@@ -20,7 +21,7 @@ REGRESS_OPTS = --inputdir=test --outputdir=test --temp-config=test/vtp.conf --te
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
-PKGS = libcurl libcrypto
+PKGS = libcurl libcrypto libmicrohttpd
 AVPKGS = libavformat libavcodec libavfilter libavutil
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 PG_CPPFLAGS = -DVTP_VERSION='"$(EXTVERSION)"' $(shell pkg-config --cflags $(PKGS))

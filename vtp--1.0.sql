@@ -74,6 +74,59 @@ LANGUAGE C STRICT VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_tem
 COMMENT ON FUNCTION @extschema@.vtp_enqueue(text, text) IS
   'Register an object already in S3 for transcoding (Pending) and send its task at commit; returns the video id. Idempotent per (bucket, key, ETag).';
 
+-- Bearer tokens of the upload endpoint: only their SHA-256 is kept.
+CREATE TABLE @extschema@.vtp_tokens (
+  token_sha256 text PRIMARY KEY,
+  name         text NOT NULL,
+  created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  revoked_at   timestamptz
+);
+CREATE UNIQUE INDEX vtp_tokens_live_name ON @extschema@.vtp_tokens (name) WHERE revoked_at IS NULL;
+COMMENT ON TABLE @extschema@.vtp_tokens IS 'Upload endpoint tokens (SHA-256 only; the token itself is shown once by vtp_create_token)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.vtp_tokens', '');
+
+CREATE FUNCTION @extschema@.vtp_create_token(name text) RETURNS text
+LANGUAGE plpgsql STRICT VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  token text := 'vtp_' || replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
+BEGIN
+  IF name = '' THEN
+    RAISE EXCEPTION 'token name must not be empty' USING ERRCODE = '22023';
+  END IF;
+  INSERT INTO @extschema@.vtp_tokens (token_sha256, name)
+    VALUES (encode(sha256(convert_to(token, 'UTF8')), 'hex'), name);
+  RETURN token;
+EXCEPTION WHEN unique_violation THEN
+  RAISE EXCEPTION 'a live token named "%" exists', name USING ERRCODE = '42710',
+    HINT = 'Revoke it first with vtp_revoke_token().';
+END $$;
+COMMENT ON FUNCTION @extschema@.vtp_create_token(text) IS
+  'Create a bearer token for the upload endpoint; it is shown only this once (only its SHA-256 is stored)';
+
+CREATE FUNCTION @extschema@.vtp_revoke_token(name text) RETURNS void
+LANGUAGE plpgsql STRICT VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  UPDATE @extschema@.vtp_tokens t SET revoked_at = now() WHERE t.name = vtp_revoke_token.name AND revoked_at IS NULL;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no live token named "%"', name USING ERRCODE = '42704';
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.vtp_revoke_token(text) IS 'Revoke an upload endpoint token at once';
+
+CREATE FUNCTION @extschema@.vtp_create_upload(filename text DEFAULT NULL, expires_in interval DEFAULT '1 hour',
+  OUT video_id uuid, OUT url text, OUT expires_at timestamptz)
+AS 'MODULE_PATHNAME', 'vtp_create_upload'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.vtp_create_upload(text, interval) IS
+  'A presigned S3 PUT URL into the temp bucket for a direct upload; the video appears (Pending, with this id) when S3 announces the object';
+
+CREATE FUNCTION @extschema@.vtp_output_urls(video_id uuid, expires_in interval DEFAULT '1 hour')
+RETURNS TABLE (rendition text, url text)
+AS 'MODULE_PATHNAME', 'vtp_output_urls'
+LANGUAGE C STRICT VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.vtp_output_urls(uuid, interval) IS
+  'Presigned GET URLs of a video''s renditions';
+
 -- A DBA's view of the pipeline.
 CREATE VIEW @extschema@.vtp_queue AS
   SELECT s.status,
@@ -88,4 +141,10 @@ COMMENT ON VIEW @extschema@.vtp_queue IS 'Videos per status with the oldest one'
 REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.vtp_enqueue(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.vtp_touch() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.vtp_create_token(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.vtp_revoke_token(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.vtp_create_upload(text, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.vtp_output_urls(uuid, interval) FROM PUBLIC;
 GRANT SELECT ON @extschema@.vtp_videos, @extschema@.vtp_renditions, @extschema@.vtp_queue TO pg_monitor;
+-- the token hashes are not for monitoring
+REVOKE ALL ON @extschema@.vtp_tokens FROM pg_monitor;

@@ -107,7 +107,12 @@ handle_event(const sqs_message *m)
 		char		id[37];
 		bool		isnew;
 
-		if (catalog_register(r->bucket, r->key, r->etag, r->size, r->sequencer, id, &isnew) && isnew)
+		if (!catalog_register(r->bucket, r->key, r->etag, r->size, r->sequencer, id, &isnew))
+			ereport(WARNING,
+					(errmsg("vtp ingest: ignoring s3://%s/%s (ETag %s): its video id belongs to another version of the object",
+							r->bucket, r->key, r->etag),
+					 errhint("A presigned upload URL was used twice; the first upload is the video.")));
+		else if (isnew)
 		{
 			created++;
 			ereport(LOG, (errmsg("vtp ingest: video %s registered for s3://%s/%s", id, r->bucket, r->key)));

@@ -26,6 +26,8 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "names.h"
+
 static MemoryContext result_cxt = NULL;
 
 void
@@ -70,9 +72,9 @@ extension_schema(void)
 	return nsp;
 }
 
-/* "schema".rel for the installed extension; ERROR if it is not installed. */
-static char *
-rel(const char *name)
+/* The extension's schema, quoted; ERROR if it is not installed. */
+char *
+catalog_schema_quoted(void)
 {
 	Oid			nsp = extension_schema();
 
@@ -81,7 +83,14 @@ rel(const char *name)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("extension \"vtp\" is not installed in database \"%s\"",
 						get_database_name(MyDatabaseId))));
-	return psprintf("%s.%s", quote_identifier(get_namespace_name(nsp)), name);
+	return pstrdup(quote_identifier(get_namespace_name(nsp)));
+}
+
+/* "schema".rel for the installed extension; ERROR if it is not installed. */
+static char *
+rel(const char *name)
+{
+	return psprintf("%s.%s", catalog_schema_quoted(), name);
 }
 
 bool
@@ -110,21 +119,29 @@ col(int row, int c)
 
 #define TXT(s) CStringGetTextDatum(s)
 
+/*
+ * Record a source object once. A key vtp handed out (<upload prefix><uuid>/…)
+ * carries its video's id, which the row then gets. False if the object
+ * cannot be recorded (its id is taken by another version of the object).
+ */
 bool
 catalog_register(const char *bucket, const char *key, const char *etag, int64 size,
 				 const char *sequencer, char *id_out, bool *created)
 {
-	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID};
-	Datum		v[5] = {TXT(bucket), TXT(key), TXT(etag), Int64GetDatum(size), TXT(sequencer)};
-	char		nulls[5] = {' ', ' ', ' ', size < 0 ? 'n' : ' ', ' '};
+	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
+	char		hint[37];
+	bool		has_hint = vtp_key_video_id(key, vtp_upload_prefix, hint);
+	Datum		v[6] = {TXT(bucket), TXT(key), TXT(etag), Int64GetDatum(size), TXT(sequencer),
+	has_hint ? TXT(hint) : (Datum) 0};
+	char		nulls[6] = {' ', ' ', ' ', size < 0 ? 'n' : ' ', ' ', has_hint ? ' ' : 'n'};
 	char	   *t = rel("vtp_videos");
 	char	   *sql;
 	char	   *id;
 
-	sql = psprintf("INSERT INTO %s (bucket, key, etag, source_size, source_sequencer) "
-				   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (bucket, key, etag) DO NOTHING "
-				   "RETURNING id::pg_catalog.text", t);
-	*created = run(sql, 5, types, v, nulls, SPI_OK_INSERT_RETURNING) == 1;
+	sql = psprintf("INSERT INTO %s (id, bucket, key, etag, source_size, source_sequencer) "
+				   "VALUES (COALESCE($6::pg_catalog.uuid, pg_catalog.gen_random_uuid()), $1, $2, $3, $4, $5) "
+				   "ON CONFLICT DO NOTHING RETURNING id::pg_catalog.text", t);
+	*created = run(sql, 6, types, v, nulls, SPI_OK_INSERT_RETURNING) == 1;
 	if (!*created)
 	{
 		sql = psprintf("SELECT id::pg_catalog.text FROM %s WHERE bucket = $1 AND key = $2 AND etag = $3", t);

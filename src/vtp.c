@@ -41,6 +41,11 @@ int			vtp_transcode_timeout_s = 7200;
 int			vtp_transcode_nice = 10;
 int			vtp_transcode_memory_mb = 8192;
 int			vtp_transcode_threads = 0;
+char	   *vtp_upload_prefix = NULL;
+char	   *vtp_upload_listen = NULL;
+int			vtp_upload_max_mb = 10240;
+int			vtp_upload_max_concurrent = 8;
+int			vtp_upload_idle_timeout_s = 30;
 
 VtpShared  *vtp_shared = NULL;
 
@@ -137,6 +142,16 @@ define_gucs(void)
 							NULL, &vtp_transcode_memory_mb, 8192, 0, INT_MAX / 2, PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
 	DefineCustomIntVariable("vtp.transcode_threads", "Threads per decoder/encoder in the transcoder (0 = automatic).",
 							NULL, &vtp_transcode_threads, 0, 0, 64, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	define_string("vtp.upload_prefix", "Key prefix of uploads in the temp bucket; keys vtp makes are <prefix><video id>/<file name>.",
+				  &vtp_upload_prefix, "uploads/", PGC_SIGHUP, NULL);
+	define_string("vtp.upload_listen", "host:port of the HTTP upload endpoint; empty disables it.",
+				  &vtp_upload_listen, "", PGC_POSTMASTER, NULL);
+	DefineCustomIntVariable("vtp.upload_max_bytes", "Largest upload the HTTP endpoint accepts (413 beyond).",
+							NULL, &vtp_upload_max_mb, 10240, 1, INT_MAX / 2, PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.upload_max_concurrent", "Uploads the HTTP endpoint streams at once (503 with Retry-After beyond).",
+							NULL, &vtp_upload_max_concurrent, 8, 1, 1000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.upload_idle_timeout", "An upload connection that sends nothing for this long is closed.",
+							NULL, &vtp_upload_idle_timeout_s, 30, 1, 3600, PGC_POSTMASTER, GUC_UNIT_S, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("vtp");
 }
 
@@ -223,4 +238,6 @@ _PG_init(void)
 		snprintf(name, sizeof(name), "vtp transcode %d", i + 1);
 		register_worker(name, "vtp transcode", "vtp_transcode_main", i + 1);
 	}
+	if (vtp_upload_listen[0] != '\0')
+		register_worker("vtp upload", "vtp upload", "vtp_upload_main", 0);
 }

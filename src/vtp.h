@@ -11,6 +11,7 @@
 #include "storage/spin.h"
 
 #include "aws.h"
+#include "names.h"
 
 /* GUCs (vtp.c) */
 extern char *vtp_database;
@@ -38,6 +39,11 @@ extern int	vtp_transcode_timeout_s;
 extern int	vtp_transcode_nice;
 extern int	vtp_transcode_memory_mb;
 extern int	vtp_transcode_threads;
+extern char *vtp_upload_prefix;
+extern char *vtp_upload_listen;
+extern int	vtp_upload_max_mb;
+extern int	vtp_upload_max_concurrent;
+extern int	vtp_upload_idle_timeout_s;
 
 /* Shared memory: fixed-size status only. */
 typedef struct VtpShared
@@ -96,6 +102,7 @@ typedef struct vtp_outbox_row
 	char	   *key;
 } vtp_outbox_row;
 
+extern char *catalog_schema_quoted(void);
 extern void catalog_begin(void);
 extern void catalog_commit(void);
 extern bool catalog_extension_ready(void);
@@ -116,5 +123,6 @@ extern int	catalog_reset_owned(const char *owner);
 /* Worker entry points. */
 extern PGDLLEXPORT void vtp_ingest_main(Datum arg);
 extern PGDLLEXPORT void vtp_transcode_main(Datum arg);
+extern PGDLLEXPORT void vtp_upload_main(Datum arg);
 
 #endif

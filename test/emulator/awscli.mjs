@@ -8,6 +8,7 @@
 //   node awscli.mjs get BUCKET KEY FILE
 //   node awscli.mjs head BUCKET KEY                         -> {"status":..,"size":..,"etag":..}
 //   node awscli.mjs list BUCKET [PREFIX]                    -> one key a line
+//   node awscli.mjs uploads BUCKET                         -> keys of unfinished multipart uploads
 //   node awscli.mjs send QUEUE_URL BODY
 //   node awscli.mjs count QUEUE_URL                         -> visible+invisible messages
 //
@@ -101,6 +102,11 @@ try {
     const r = await signed("s3", "GET", `/${a[0]}`, { "list-type": "2", prefix: a[1] || "" }, {}, undefined);
     const t = await r.text();
     for (const m of t.matchAll(/<Key>([^<]*)<\/Key>/g)) console.log(m[1].replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&apos;/g, "'"));
+  } else if (cmd === "uploads") {
+    // in-progress multipart uploads (ListMultipartUploads)
+    const r = await signed("s3", "GET", `/${a[0]}`, { uploads: "" }, {}, undefined);
+    const t = await r.text();
+    for (const m of t.matchAll(/<Key>([^<]*)<\/Key>/g)) console.log(m[1]);
   } else if (cmd === "send") {
     await sqs("SendMessage", { QueueUrl: a[0], MessageBody: a[1] });
   } else if (cmd === "count") {

@@ -63,6 +63,26 @@ function reject(res, service, e) {
   }
 }
 
+// fauxqs lacks ListMultipartUploads: the proxy follows multipart uploads on
+// the wire (initiate, complete, abort) and answers GET /BUCKET?uploads itself.
+const openUploads = new Map(); // uploadId -> {bucket, key, initiated}
+function xmlEscape(v) {
+  return String(v).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+function listUploads(res, bucket) {
+  const items = [...openUploads.entries()].filter(([, u]) => u.bucket === bucket)
+    .map(([id, u]) => `<Upload><Key>${xmlEscape(u.key)}</Key><UploadId>${xmlEscape(id)}</UploadId><Initiated>${u.initiated}</Initiated></Upload>`);
+  res.writeHead(200, { "content-type": "application/xml" });
+  res.end(`<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${xmlEscape(bucket)}</Bucket>${items.join("")}</ListMultipartUploadsResult>`);
+}
+function parseTarget(url) {
+  const qi = url.indexOf("?");
+  const path = decodeURIComponent(qi < 0 ? url : url.slice(0, qi)).replace(/^\//, "");
+  const q = new URLSearchParams(qi < 0 ? "" : url.slice(qi + 1));
+  const slash = path.indexOf("/");
+  return { bucket: slash < 0 ? path : path.slice(0, slash), key: slash < 0 ? "" : path.slice(slash + 1), q };
+}
+
 const proxy = http.createServer((req, res) => {
   const chunks = [];
   let size = 0;
@@ -84,10 +104,27 @@ const proxy = http.createServer((req, res) => {
       reject(res, service, problem);
       return;
     }
+    const t = service === "s3" ? parseTarget(req.url) : null;
+    if (t && req.method === "GET" && !t.key && t.q.has("uploads")) { listUploads(res, t.bucket); return; }
     const headers = { ...req.headers };
     delete headers["content-length"];
     delete headers["transfer-encoding"];
     const up = http.request(backend + req.url, { method: req.method, headers: { ...headers, "content-length": body.length } }, (ur) => {
+      if (t && t.key && ur.statusCode < 300) {
+        if (req.method === "POST" && t.q.has("uploads")) {
+          const parts = [];
+          ur.on("data", (c) => parts.push(c));
+          ur.on("end", () => {
+            const out = Buffer.concat(parts);
+            const m = /<UploadId>([^<]*)<\/UploadId>/.exec(out.toString());
+            if (m) openUploads.set(m[1], { bucket: t.bucket, key: t.key, initiated: new Date().toISOString() });
+            res.writeHead(ur.statusCode, ur.headers);
+            res.end(out);
+          });
+          return;
+        }
+        if ((req.method === "POST" || req.method === "DELETE") && t.q.has("uploadId")) openUploads.delete(t.q.get("uploadId"));
+      }
       res.writeHead(ur.statusCode, ur.headers);
       ur.pipe(res);
     });

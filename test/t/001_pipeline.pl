@@ -45,12 +45,12 @@ for (1 .. 400)
 ok($id, 'the notification registered the video');
 is(wait_status($node, $id, 240, 'Published', 'Failed'), 'Published', 'the video is Published');
 my $elapsed = time() - $t0;
-note(sprintf('notification to Published: %.1f s', $elapsed));
+diag(sprintf('figure: 6 s 1080p clip, notification to Published: %.1f s', $elapsed));
 
 my $row = $node->safe_psql('postgres',
 	"SELECT attempts, output_bucket, output_key, error IS NULL, transcode_cpu_seconds > 0 FROM vtp_videos WHERE id = '$id'");
 is($row, "1|output-video-bucket|videos/$id/|t|t", 'one attempt, output location recorded');
-note('transcode CPU seconds: ' . $node->safe_psql('postgres', "SELECT transcode_cpu_seconds FROM vtp_videos WHERE id = '$id'"));
+diag('figure: its transcode took ' . $node->safe_psql('postgres', "SELECT transcode_cpu_seconds FROM vtp_videos WHERE id = '$id'") . ' CPU s');
 is($node->safe_psql('postgres', "SELECT count(*) FROM vtp_videos WHERE bucket = 'temp-video-bucket' AND key = \$\$$key\$\$"),
 	'1', 'three deliveries of one notification made one row');
 
@@ -127,7 +127,8 @@ like($err, qr/42704.*does not exist/s, 'vtp_enqueue of a missing object: SQLSTAT
 my $t1 = time();
 $node->stop('fast');
 my $stop = time() - $t1;
-cmp_ok($stop, '<', 5, sprintf('pg_ctl stop -m fast took %.1f s', $stop));
+cmp_ok($stop, '<', 5, 'pg_ctl stop -m fast stops the workers within 5 s');
+diag(sprintf('figure: pg_ctl stop -m fast took %.2f s', $stop));
 unlike(slurp_file($node->logfile), qr/AKIA|$VtpTest::SECRET_KEY/, 'no credential appears in the server log');
 
 done_testing();

@@ -1,0 +1,416 @@
+/*
+ * http.c — the upload endpoint on libmicrohttpd, one thread per connection.
+ *   POST /videos     the body (Content-Length or chunked) is streamed to the
+ *                    temp bucket as it arrives, one part buffered at a time;
+ *                    201 {"id","bucket","key","status"} once the row exists
+ *   GET /videos/{id} the row as JSON with its renditions and presigned URLs
+ *   GET /healthz
+ * Bearer tokens are checked, rows written and read by the worker's main
+ * thread through the request queue: nothing here calls PostgreSQL.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <microhttpd.h>
+
+#include "../src/buf.h"
+#include "../src/names.h"
+
+#define DB_TIMEOUT_MS 30000
+
+typedef struct upload
+{
+	upload_server *srv;
+	aws_client	c;
+	s3_stream	st;
+	char		id[37];
+	char	   *key;
+	int64_t		received;
+	bool		counted;		/* holds a slot of max_concurrent */
+	bool		finished;		/* the object is complete in S3 */
+	bool		answered;		/* a response is queued */
+} upload;
+
+static int
+stop_check(void *arg)
+{
+	return atomic_load(&((upload_server *) arg)->stopping) ? 1 : 0;
+}
+
+static enum MHD_Result
+respond(struct MHD_Connection *con, unsigned status, const char *json, const char *extra_name,
+		const char *extra_value)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(json), (void *) json, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (extra_name)
+		MHD_add_response_header(r, extra_name, extra_value);
+	ret = MHD_queue_response(con, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+respond_error(struct MHD_Connection *con, unsigned status, const char *msg)
+{
+	vbuf		b = VBUF_INIT;
+	enum MHD_Result ret;
+
+	vbuf_puts(&b, "{\"error\":");
+	vbuf_json_string(&b, msg);
+	vbuf_puts(&b, "}\n");
+	ret = respond(con, status, b.data, status == 401 ? "WWW-Authenticate" : NULL, "Bearer realm=\"vtp\"");
+	vbuf_free(&b);
+	return ret;
+}
+
+/* 0 if the bearer token is live, else the HTTP status to answer. */
+static unsigned
+check_token(upload_server *srv, struct MHD_Connection *con)
+{
+	const char *auth = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
+	upq_req		r;
+
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0')
+		return 401;
+	memset(&r, 0, sizeof(r));
+	r.kind = UPQ_AUTH;
+	vtp_sha256_hex(auth + 7, strlen(auth + 7), r.token_sha256);
+	if (!upq_call(&srv->q, &r, DB_TIMEOUT_MS))
+		return 503;
+	return r.status == 200 ? 0 : r.status;
+}
+
+/* The client's file name: ?filename=, else Content-Disposition's filename. */
+static void
+client_filename(struct MHD_Connection *con, char *out, size_t outlen)
+{
+	const char *q = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "filename");
+	const char *cd = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Disposition");
+	char		name[1024] = "";
+
+	if (q && q[0])
+		snprintf(name, sizeof(name), "%s", q);
+	else if (cd && (cd = strstr(cd, "filename=")) != NULL)
+	{
+		cd += 9;
+		if (*cd == '"')
+		{
+			const char *end = strchr(cd + 1, '"');
+
+			snprintf(name, sizeof(name), "%.*s", end ? (int) (end - cd - 1) : (int) strlen(cd + 1), cd + 1);
+		}
+		else
+			snprintf(name, sizeof(name), "%.*s", (int) strcspn(cd, "; \t"), cd);
+	}
+	vtp_safe_filename(name, out, outlen);
+}
+
+static void
+copy_settings(upload_server *srv, aws_client *c, char *bucket, size_t blen, char *prefix, size_t plen,
+			  int64_t *max_bytes, int *max_concurrent)
+{
+	pthread_mutex_lock(&srv->cfg_mu);
+	*c = srv->tmpl;
+	c->curl = NULL;
+	c->abort_check = stop_check;
+	c->sleep_fn = NULL;
+	c->between = NULL;
+	c->cb_arg = srv;
+	snprintf(bucket, blen, "%s", srv->temp_bucket);
+	snprintf(prefix, plen, "%s", srv->prefix);
+	*max_bytes = srv->max_bytes;
+	*max_concurrent = srv->max_concurrent;
+	pthread_mutex_unlock(&srv->cfg_mu);
+}
+
+static enum MHD_Result
+start_upload(upload_server *srv, struct MHD_Connection *con, void **con_cls)
+{
+	const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
+	upload	   *u = calloc(1, sizeof(upload));
+	char		bucket[64],
+				prefix[256],
+				name[VTP_NAME_MAX + 1];
+	int64_t		max_bytes;
+	int			max_conc;
+	unsigned	st;
+
+	if (u == NULL)
+		return MHD_NO;
+	u->srv = srv;
+	copy_settings(srv, &u->c, bucket, sizeof(bucket), prefix, sizeof(prefix), &max_bytes, &max_conc);
+	*con_cls = u;				/* freed by the completion callback */
+	if ((st = check_token(srv, con)) != 0)
+	{
+		u->answered = true;
+		return respond_error(con, st, st == 401 ? "a valid bearer token is required" : "the database did not answer");
+	}
+	if (cl && strtoll(cl, NULL, 10) > max_bytes)
+	{
+		u->answered = true;
+		return respond_error(con, 413, "the upload is larger than vtp.upload_max_bytes");
+	}
+	if (atomic_fetch_add(&srv->active, 1) >= max_conc)
+	{
+		atomic_fetch_sub(&srv->active, 1);
+		u->answered = true;
+		return respond(con, 503, "{\"error\":\"too many uploads at once; try again shortly\"}\n",
+					   "Retry-After", "5");
+	}
+	u->counted = true;
+	vtp_uuid_v4(u->id);
+	client_filename(con, name, sizeof(name));
+	u->key = malloc(strlen(prefix) + 37 + strlen(name) + 1);
+	if (u->key == NULL)
+		return MHD_NO;
+	sprintf(u->key, "%s%s/%s", prefix, u->id, name);
+	s3_stream_begin(&u->st, &u->c, bucket, u->key, "application/octet-stream");
+	return MHD_YES;
+}
+
+static enum MHD_Result
+finish_upload(upload *u, struct MHD_Connection *con)
+{
+	aws_error	err;
+	upq_req		r;
+	vbuf		b = VBUF_INIT;
+	enum MHD_Result ret;
+
+	u->answered = true;
+	if (u->received == 0)
+		return respond_error(con, 400, "the request body is empty: send the video file as the body");
+	memset(&r, 0, sizeof(r));
+	if (s3_stream_finish(&u->st, r.etag, sizeof(r.etag), &err) != 0)
+	{
+		char		msg[600];
+
+		snprintf(msg, sizeof(msg), "could not store the upload: %s (%s)", err.message, err.code);
+		return respond_error(con, err.transient ? 503 : 502, msg);
+	}
+	u->finished = true;
+	r.kind = UPQ_REGISTER;
+	memcpy(r.id, u->id, sizeof(r.id));
+	snprintf(r.bucket, sizeof(r.bucket), "%s", u->st.bucket);
+	r.key = u->key;
+	r.size = u->received;
+	if (!upq_call(&u->srv->q, &r, DB_TIMEOUT_MS) || r.status != 201)
+		/* the object is stored: its S3 notification will register it */
+		return respond_error(con, 503, r.message[0] ? r.message : "stored, but the database did not answer");
+	vbuf_puts(&b, "{\"id\":");
+	vbuf_json_string(&b, r.id);
+	vbuf_puts(&b, ",\"bucket\":");
+	vbuf_json_string(&b, u->st.bucket);
+	vbuf_puts(&b, ",\"key\":");
+	vbuf_json_string(&b, u->key);
+	vbuf_puts(&b, ",\"status\":\"Pending\",\"bytes\":");
+	vbuf_printf(&b, "%lld}\n", (long long) u->received);
+	{
+		char		loc[64];
+
+		snprintf(loc, sizeof(loc), "/videos/%s", r.id);
+		ret = respond(con, 201, b.data, "Location", loc);
+	}
+	vbuf_free(&b);
+	return ret;
+}
+
+static enum MHD_Result
+get_video(upload_server *srv, struct MHD_Connection *con, const char *id)
+{
+	upq_req		r;
+	unsigned	st;
+	enum MHD_Result ret;
+
+	if ((st = check_token(srv, con)) != 0)
+		return respond_error(con, st, st == 401 ? "a valid bearer token is required" : "the database did not answer");
+	if (!vtp_is_uuid(id))
+		return respond_error(con, 404, "no such video");
+	memset(&r, 0, sizeof(r));
+	r.kind = UPQ_GET;
+	memcpy(r.id, id, 37);
+	if (!upq_call(&srv->q, &r, DB_TIMEOUT_MS))
+		return respond_error(con, 503, "the database did not answer");
+	if (r.status != 200 || r.body == NULL)
+		ret = respond_error(con, r.status ? (unsigned) r.status : 500, r.message[0] ? r.message : "no such video");
+	else
+		ret = respond(con, 200, r.body, NULL, NULL);
+	free(r.body);
+	return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *con, const char *url, const char *method,
+		   const char *version, const char *data, size_t *data_size, void **con_cls)
+{
+	upload_server *srv = cls;
+	upload	   *u = *con_cls;
+
+	if (u == NULL)
+	{
+		if (strcmp(url, "/videos") == 0 && strcmp(method, "POST") == 0)
+			return start_upload(srv, con, con_cls);
+		/* requests without a body: answer on the first call */
+		if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
+			return respond(con, 200, "{\"status\":\"ok\"}\n", NULL, NULL);
+		if (strcmp(method, "GET") == 0 && strncmp(url, "/videos/", 8) == 0)
+			return get_video(srv, con, url + 8);
+		if (strcmp(url, "/videos") == 0 || strncmp(url, "/videos/", 8) == 0)
+			return respond_error(con, 405, "method not allowed");
+		return respond_error(con, 404, "not found");
+	}
+	if (u->answered)
+	{
+		*data_size = 0;			/* a response is queued: drop the rest */
+		return MHD_YES;
+	}
+	if (*data_size > 0)
+	{
+		aws_error	err;
+		int64_t		limit;
+
+		pthread_mutex_lock(&srv->cfg_mu);
+		limit = srv->max_bytes;
+		pthread_mutex_unlock(&srv->cfg_mu);
+		u->received += (int64_t) *data_size;
+		if (u->received > limit)
+		{
+			*data_size = 0;
+			u->answered = true;
+			return respond_error(con, 413, "the upload is larger than vtp.upload_max_bytes");
+		}
+		if (s3_stream_write(&u->st, data, *data_size, &err) != 0)
+		{
+			char		msg[600];
+
+			*data_size = 0;
+			u->answered = true;
+			snprintf(msg, sizeof(msg), "could not store the upload: %s (%s)", err.message, err.code);
+			return respond_error(con, err.transient ? 503 : 502, msg);
+		}
+		*data_size = 0;
+		return MHD_YES;
+	}
+	return finish_upload(u, con);
+}
+
+/* Every request ends here, answered or cut off: nothing half-made is left. */
+static void
+on_completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	upload	   *u = *con_cls;
+
+	if (u == NULL)
+		return;
+	if (u->key)
+	{
+		if (!u->finished)
+			s3_stream_abort(&u->st);	/* aborts the multipart upload, if one began */
+		else
+			s3_stream_free(&u->st);
+	}
+	aws_client_cleanup(&u->c);
+	if (u->counted)
+		atomic_fetch_sub(&u->srv->active, 1);
+	free(u->key);
+	free(u);
+	*con_cls = NULL;
+}
+
+static bool
+parse_listen(const char *listen, struct sockaddr_storage *ss, char *err, size_t errlen)
+{
+	char		host[256];
+	const char *colon = strrchr(listen, ':');
+	long		port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (colon == NULL || (port = strtol(colon + 1, NULL, 10)) <= 0 || port > 65535)
+	{
+		snprintf(err, errlen, "vtp.upload_listen \"%s\" is not host:port", listen);
+		return false;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int) (colon - listen), listen);
+	if (host[0] == '[')
+	{
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) ss;
+		size_t		n = strlen(host);
+
+		if (n < 2 || host[n - 1] != ']')
+			goto bad;
+		host[n - 1] = '\0';
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t) port);
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			goto bad;
+		return true;
+	}
+	else
+	{
+		struct sockaddr_in *s4 = (struct sockaddr_in *) ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t) port);
+		if (strcmp(host, "*") == 0 || host[0] == '\0')
+			s4->sin_addr.s_addr = htonl(INADDR_ANY);
+		else if (strcmp(host, "localhost") == 0)
+			s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		else if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			goto bad;
+		return true;
+	}
+bad:
+	snprintf(err, errlen, "vtp.upload_listen \"%s\": not an IP address", listen);
+	return false;
+}
+
+bool
+http_start(upload_server *srv, const char *listen, int idle_timeout_s, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	sigset_t	all,
+				old;
+	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	if (!parse_listen(listen, &ss, err, errlen))
+		return false;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	/* the HTTP threads must never take the worker's signals */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+								   MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
+								   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) idle_timeout_s,
+								   MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+								   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
+								   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 1024,
+								   MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (srv->daemon == NULL)
+	{
+		snprintf(err, errlen, "could not listen on %s (in use, or not an address of this host)", listen);
+		return false;
+	}
+	return true;
+}
+
+void
+http_stop(upload_server *srv)
+{
+	atomic_store(&srv->stopping, true);
+	upq_close(&srv->q);
+	if (srv->daemon)
+		MHD_stop_daemon(srv->daemon);
+	srv->daemon = NULL;
+}

@@ -1,0 +1,110 @@
+/*
+ * sqlurls.c — SQL functions that hand out presigned S3 URLs:
+ * vtp_create_upload() for direct uploads into the temp bucket and
+ * vtp_output_urls() for a video's renditions. Signed by vtp's own SigV4
+ * with the server's credentials; nothing is sent anywhere.
+ */
+#include "vtp.h"
+
+#include <time.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+#include "utils/uuid.h"
+
+#define MAX_PRESIGN_SECONDS (7 * 24 * 3600)	/* SigV4's limit */
+
+PG_FUNCTION_INFO_V1(vtp_create_upload);
+PG_FUNCTION_INFO_V1(vtp_output_urls);
+
+static long
+expiry_seconds(Datum interval)
+{
+	double		secs = DatumGetFloat8(DirectFunctionCall2(interval_part,
+														   CStringGetTextDatum("epoch"), interval));
+
+	if (secs < 1 || secs > MAX_PRESIGN_SECONDS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expires_in must be between 1 second and 7 days")));
+	return (long) secs;
+}
+
+Datum
+vtp_create_upload(PG_FUNCTION_ARGS)
+{
+	const char *filename = PG_ARGISNULL(0) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	long		expires = PG_ARGISNULL(1) ? 3600 : expiry_seconds(PG_GETARG_DATUM(1));
+	long		now = (long) time(NULL);
+	char		id[37],
+				safe[VTP_NAME_MAX + 1];
+	char	   *key;
+	aws_client	c;
+	vbuf		url = VBUF_INIT;
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	text	   *url_text;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "vtp_create_upload: return type must be a row type");
+	vtp_uuid_v4(id);
+	vtp_safe_filename(filename, safe, sizeof(safe));
+	key = psprintf("%s%s/%s", vtp_upload_prefix, id, safe);
+
+	vtp_aws_setup(&c);
+	s3_presign_url(&c, "PUT", vtp_temp_bucket, key, now, expires, &url);
+	aws_client_cleanup(&c);
+	url_text = cstring_to_text(url.data);
+	vbuf_free(&url);
+
+	values[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(id));
+	values[1] = PointerGetDatum(url_text);
+	values[2] = TimestampTzGetDatum(time_t_to_timestamptz(now + expires));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+Datum
+vtp_output_urls(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		id = PG_GETARG_DATUM(0);
+	long		expires = expiry_seconds(PG_GETARG_DATUM(1));
+	long		now = (long) time(NULL);
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1] = {id};
+	aws_client	c;
+	uint64		i;
+	char	   *sql;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "vtp: SPI_connect failed");
+	sql = psprintf("SELECT name, bucket, key FROM %s.vtp_renditions WHERE video_id = $1 ORDER BY height, name",
+				   catalog_schema_quoted());
+	if (SPI_execute_with_args(sql, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "vtp: could not read renditions");
+	vtp_aws_setup(&c);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		vbuf		url = VBUF_INIT;
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		s3_presign_url(&c, "GET", SPI_getvalue(tup, td, 2), SPI_getvalue(tup, td, 3), now, expires, &url);
+		values[0] = CStringGetTextDatum(SPI_getvalue(tup, td, 1));
+		values[1] = CStringGetTextDatum(url.data);
+		vbuf_free(&url);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	aws_client_cleanup(&c);
+	SPI_finish();
+	return (Datum) 0;
+}

@@ -1,0 +1,62 @@
+/*
+ * upq.h — how the upload server's HTTP threads ask the worker's main thread
+ * for database work (no Postgres call may run off the main thread). A thread
+ * queues a request, wakes the main thread through an eventfd it waits on
+ * with WaitLatchOrSocket, and sleeps on a condition variable until answered.
+ * Pure C: pthreads and an eventfd.
+ */
+#ifndef VTP_UPQ_H
+#define VTP_UPQ_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum upq_kind
+{
+	UPQ_AUTH,					/* is token_sha256 a live token? */
+	UPQ_REGISTER,				/* record an uploaded object as a Pending video */
+	UPQ_GET						/* a video as JSON */
+} upq_kind;
+
+typedef struct upq_req
+{
+	upq_kind	kind;
+	char		token_sha256[65];
+	char		id[37];
+	char		bucket[64];
+	const char *key;
+	char		etag[128];
+	int64_t		size;
+	/* the answer */
+	int			status;			/* HTTP status to give */
+	char	   *body;			/* malloc'd JSON, or NULL */
+	char		message[256];
+	bool		done;
+	struct upq_req *next;
+} upq_req;
+
+typedef struct upq
+{
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	upq_req    *head;
+	upq_req    *tail;
+	int			wake_fd;		/* eventfd the main thread waits on */
+	bool		closing;
+} upq;
+
+extern int	upq_init(upq *q);
+extern void upq_destroy(upq *q);
+
+/* Thread side: queue r and wait up to timeout_ms. False if closing or timed out. */
+extern bool upq_call(upq *q, upq_req *r, int timeout_ms);
+
+/* Main thread: take every queued request (a list), then answer each. */
+extern upq_req *upq_take(upq *q);
+extern void upq_answer(upq *q, upq_req *r);
+
+/* Main thread: refuse new requests and wake every waiter. */
+extern void upq_close(upq *q);
+
+#endif
