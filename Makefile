@@ -27,7 +27,7 @@ WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initialize
 PG_CPPFLAGS = -DVTP_VERSION='"$(EXTVERSION)"' $(shell pkg-config --cflags $(PKGS))
 PG_CFLAGS = $(WARN)
 SHLIB_LINK = $(shell pkg-config --libs $(PKGS))
-EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/results test/regression.* tmp_check
+EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/bench/s3put test/results test/regression.* tmp_check
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -59,6 +59,9 @@ test/unit/run_tests: $(UNIT_SRC) test/unit/unit.h
 
 test/unit/aws_live: test/unit/aws_live.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/sqs.c
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS))
+
+test/bench/s3put: test/bench/s3put.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/sqs.c
+	$(CC) -O2 -g $(WARN) -DVTP_VERSION='"$(EXTVERSION)"' -o $@ $^ $(shell pkg-config --libs $(PKGS))
 
 unittest: test/unit/run_tests
 	./test/unit/run_tests
