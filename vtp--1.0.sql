@@ -19,7 +19,9 @@ CREATE TABLE @extschema@.vtp_videos (
   error_code            text,
   error                 text,
   progress              real CHECK (progress BETWEEN 0 AND 100),
+  progress_eta          timestamptz,
   probe                 jsonb,
+  transcode_seconds     real,
   transcode_cpu_seconds real,
   claimed_by            text,
   lease_until           timestamptz,
@@ -37,6 +39,8 @@ CREATE INDEX vtp_videos_outbox ON @extschema@.vtp_videos (created_at)
   WHERE task_sent_at IS NULL;
 COMMENT ON TABLE @extschema@.vtp_videos IS 'One row per source object (bucket, key, ETag) and its way through the pipeline';
 COMMENT ON COLUMN @extschema@.vtp_videos.output_key IS 'Key prefix of the renditions in output_bucket: <output_key><name>.mp4';
+COMMENT ON COLUMN @extschema@.vtp_videos.progress_eta IS 'When the running transcode is expected to finish';
+COMMENT ON COLUMN @extschema@.vtp_videos.transcode_seconds IS 'Wall-clock seconds of the transcode (the child process)';
 COMMENT ON COLUMN @extschema@.vtp_videos.probe IS 'What the transcoder found in the source and the renditions it planned';
 COMMENT ON COLUMN @extschema@.vtp_videos.task_sent_at IS 'When the transcode task went to SQS (NULL: still in the outbox)';
 

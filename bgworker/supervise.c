@@ -53,6 +53,7 @@ handle_line(task *t, const char *line, bool *done)
 	if (strcmp(ev, "progress") == 0 && json_get_num(j, "percent", &d))
 	{
 		t->progress = d;
+		t->eta_seconds = json_get_num(j, "eta_seconds", &d) ? d : -1;
 		vtp_worker_activity("transcoding %s: %.0f%%", t->id, d);
 	}
 	else if (strcmp(ev, "probe") == 0 || strcmp(ev, "plan") == 0)
@@ -93,6 +94,8 @@ handle_line(task *t, const char *line, bool *done)
 		*done = true;
 		if (json_get_num(j, "cpu_seconds", &d))
 			t->cpu_seconds = d;
+		if (json_get_num(j, "wall_seconds", &d))
+			t->wall_seconds = d;
 	}
 	else if (strcmp(ev, "error") == 0)
 	{
@@ -168,6 +171,14 @@ task_transcode(task *t)
 	snprintf(threads, sizeof(threads), "%d", vtp_transcode_threads);
 	argv[a++] = "--threads";
 	argv[a++] = threads;
+	argv[a++] = "--max-width";
+	argv[a++] = psprintf("%d", vtp_max_width);
+	argv[a++] = "--max-height";
+	argv[a++] = psprintf("%d", vtp_max_height);
+	argv[a++] = "--max-duration";
+	argv[a++] = psprintf("%d", vtp_max_duration_s);
+	argv[a++] = "--max-streams";
+	argv[a++] = psprintf("%d", vtp_max_streams);
 	argv[a] = NULL;
 
 	lim.nice = vtp_transcode_nice;

@@ -28,7 +28,9 @@ typedef struct task
 	vtp_rendition r[LADDER_MAX_RUNGS];
 	int			nr;
 	double		cpu_seconds;
+	double		wall_seconds;
 	double		progress;
+	double		eta_seconds;	/* -1 unknown */
 	time_t		last_heartbeat;
 	time_t		last_progress;
 	char		err_code[64];

@@ -40,7 +40,7 @@ task_heartbeat(task *t, bool force)
 	if (force || now - t->last_progress >= 5)
 	{
 		catalog_begin();
-		catalog_extend_lease(t->id, t->attempts, vtp_visibility_timeout, t->progress);
+		catalog_extend_lease(t->id, t->attempts, vtp_visibility_timeout, t->progress, t->eta_seconds);
 		catalog_commit();
 		t->last_progress = now;
 	}
@@ -183,6 +183,7 @@ run_task(aws_client *c, const sqs_message *m, const char *worker_dir)
 	aws_error	err;
 
 	memset(&t, 0, sizeof(t));
+	t.eta_seconds = -1;
 	t.c = c;
 	t.msg = m;
 	j = json_parse(m->body, strlen(m->body), NULL, 0);
@@ -233,7 +234,7 @@ run_task(aws_client *c, const sqs_message *m, const char *worker_dir)
 		return;
 	}
 	catalog_begin();
-	if (!catalog_publish(t.id, t.attempts, vtp_output_bucket, out_key, t.r, t.nr, t.cpu_seconds))
+	if (!catalog_publish(t.id, t.attempts, vtp_output_bucket, out_key, t.r, t.nr, t.cpu_seconds, t.wall_seconds))
 	{
 		catalog_commit();
 		ereport(LOG, (errmsg("vtp transcode: video %s attempt %d is stale; another attempt owns it",

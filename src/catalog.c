@@ -219,14 +219,17 @@ catalog_claim(const char *id, const char *owner, int lease_seconds, vtp_claim *o
 }
 
 void
-catalog_extend_lease(const char *id, int attempts, int lease_seconds, double progress)
+catalog_extend_lease(const char *id, int attempts, int lease_seconds, double progress, double eta_seconds)
 {
-	Oid			types[4] = {TEXTOID, INT4OID, INT4OID, FLOAT8OID};
-	Datum		v[4] = {TXT(id), Int32GetDatum(attempts), Int32GetDatum(lease_seconds), Float8GetDatum(progress)};
+	Oid			types[5] = {TEXTOID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID};
+	Datum		v[5] = {TXT(id), Int32GetDatum(attempts), Int32GetDatum(lease_seconds), Float8GetDatum(progress),
+	Float8GetDatum(eta_seconds)};
+	char		nulls[5] = {' ', ' ', ' ', ' ', eta_seconds < 0 ? 'n' : ' '};
 
-	run(psprintf("UPDATE %s SET lease_until = pg_catalog.now() + $3 * interval '1 second', progress = $4 "
+	run(psprintf("UPDATE %s SET lease_until = pg_catalog.now() + $3 * interval '1 second', progress = $4, "
+				 "progress_eta = pg_catalog.now() + $5 * interval '1 second' "
 				 "WHERE id = $1::pg_catalog.uuid AND status = 'Processing' AND attempts = $2",
-				 rel("vtp_videos")), 4, types, v, NULL, SPI_OK_UPDATE);
+				 rel("vtp_videos")), 5, types, v, nulls, SPI_OK_UPDATE);
 }
 
 void
@@ -242,20 +245,21 @@ catalog_set_probe(const char *id, int attempts, const char *probe_json)
 
 bool
 catalog_publish(const char *id, int attempts, const char *out_bucket, const char *out_key,
-				const vtp_rendition *r, int n, double cpu_seconds)
+				const vtp_rendition *r, int n, double cpu_seconds, double wall_seconds)
 {
-	Oid			types[5] = {TEXTOID, INT4OID, TEXTOID, TEXTOID, FLOAT8OID};
-	Datum		v[5] = {TXT(id), Int32GetDatum(attempts), TXT(out_bucket), TXT(out_key), Float8GetDatum(cpu_seconds)};
+	Oid			types[6] = {TEXTOID, INT4OID, TEXTOID, TEXTOID, FLOAT8OID, FLOAT8OID};
+	Datum		v[6] = {TXT(id), Int32GetDatum(attempts), TXT(out_bucket), TXT(out_key), Float8GetDatum(cpu_seconds),
+	Float8GetDatum(wall_seconds)};
 	Oid			rtypes[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, INT4OID, INT8OID, INT8OID, FLOAT8OID};
 	char	   *rt = rel("vtp_renditions");
 	char	   *ins;
 	int			i;
 
 	if (run(psprintf("UPDATE %s SET status = 'Published', output_bucket = $3, output_key = $4, "
-					 "progress = 100, lease_until = NULL, published_at = pg_catalog.now(), "
-					 "transcode_cpu_seconds = $5, error_code = NULL, error = NULL "
+					 "progress = 100, progress_eta = NULL, lease_until = NULL, published_at = pg_catalog.now(), "
+					 "transcode_cpu_seconds = $5, transcode_seconds = $6, error_code = NULL, error = NULL "
 					 "WHERE id = $1::pg_catalog.uuid AND status = 'Processing' AND attempts = $2",
-					 rel("vtp_videos")), 5, types, v, NULL, SPI_OK_UPDATE) != 1)
+					 rel("vtp_videos")), 6, types, v, NULL, SPI_OK_UPDATE) != 1)
 		return false;
 	run(psprintf("DELETE FROM %s WHERE video_id = $1::pg_catalog.uuid", rt), 1, types, v, NULL, SPI_OK_DELETE);
 	ins = psprintf("INSERT INTO %s (video_id, name, bucket, key, width, height, bytes, bitrate, duration) "

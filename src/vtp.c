@@ -41,6 +41,10 @@ int			vtp_transcode_timeout_s = 7200;
 int			vtp_transcode_nice = 10;
 int			vtp_transcode_memory_mb = 8192;
 int			vtp_transcode_threads = 0;
+int			vtp_max_width = 7680;
+int			vtp_max_height = 4320;
+int			vtp_max_duration_s = 4 * 3600;
+int			vtp_max_streams = 16;
 char	   *vtp_upload_prefix = NULL;
 char	   *vtp_upload_listen = NULL;
 int			vtp_upload_max_mb = 10240;
@@ -142,6 +146,14 @@ define_gucs(void)
 							NULL, &vtp_transcode_memory_mb, 8192, 0, INT_MAX / 2, PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
 	DefineCustomIntVariable("vtp.transcode_threads", "Threads per decoder/encoder in the transcoder (0 = automatic).",
 							NULL, &vtp_transcode_threads, 0, 0, 64, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.max_width", "Widest source picture vtp transcodes (checked before decoding).",
+							NULL, &vtp_max_width, 7680, 16, 16384, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.max_height", "Tallest source picture vtp transcodes (checked before decoding).",
+							NULL, &vtp_max_height, 4320, 16, 16384, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.max_duration", "Longest source vtp transcodes (checked before decoding).",
+							NULL, &vtp_max_duration_s, 4 * 3600, 1, 86400 * 7, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.max_streams", "Most streams a source may have (checked before decoding).",
+							NULL, &vtp_max_streams, 16, 1, 64, PGC_SIGHUP, 0, NULL, NULL, NULL);
 	define_string("vtp.upload_prefix", "Key prefix of uploads in the temp bucket; keys vtp makes are <prefix><video id>/<file name>.",
 				  &vtp_upload_prefix, "uploads/", PGC_SIGHUP, NULL);
 	define_string("vtp.upload_listen", "host:port of the HTTP upload endpoint; empty disables it.",

@@ -39,6 +39,10 @@ extern int	vtp_transcode_timeout_s;
 extern int	vtp_transcode_nice;
 extern int	vtp_transcode_memory_mb;
 extern int	vtp_transcode_threads;
+extern int	vtp_max_width;
+extern int	vtp_max_height;
+extern int	vtp_max_duration_s;
+extern int	vtp_max_streams;
 extern char *vtp_upload_prefix;
 extern char *vtp_upload_listen;
 extern int	vtp_upload_max_mb;
@@ -111,10 +115,11 @@ extern bool catalog_register(const char *bucket, const char *key, const char *et
 extern int	catalog_outbox(int limit, vtp_outbox_row **rows);
 extern void catalog_mark_sent(const char *id);
 extern void catalog_claim(const char *id, const char *owner, int lease_seconds, vtp_claim *out);
-extern void catalog_extend_lease(const char *id, int attempts, int lease_seconds, double progress);
+extern void catalog_extend_lease(const char *id, int attempts, int lease_seconds, double progress,
+								 double eta_seconds);
 extern void catalog_set_probe(const char *id, int attempts, const char *probe_json);
 extern bool catalog_publish(const char *id, int attempts, const char *out_bucket, const char *out_key,
-							const vtp_rendition *r, int n, double cpu_seconds);
+							const vtp_rendition *r, int n, double cpu_seconds, double wall_seconds);
 extern bool catalog_fail(const char *id, int attempts, const char *code, const char *message);
 extern bool catalog_release(const char *id, int attempts, const char *code, const char *message,
 							bool refund);

@@ -35,9 +35,10 @@ tc_report_error(const char *code, const char *fmt,...)
 }
 
 void
-tc_report_progress(double percent, double speed)
+tc_report_progress(double percent, double speed, double eta_seconds)
 {
-	printf("{\"event\":\"progress\",\"percent\":%.1f,\"speed\":%.2f}\n", percent, speed);
+	printf("{\"event\":\"progress\",\"percent\":%.1f,\"speed\":%.2f,\"eta_seconds\":%.0f}\n",
+		   percent, speed, eta_seconds);
 	fflush(stdout);
 }
 

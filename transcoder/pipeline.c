@@ -120,9 +120,21 @@ open_input(tc *t)
 						t->ic->nb_streams ? "audio or data only" : "no streams at all");
 		return EXIT_MEDIA;
 	}
-	t->aidx = av_find_best_stream(t->ic, AVMEDIA_TYPE_AUDIO, -1, t->vidx, NULL, 0);
+	/* the default audio track, else the one libavformat thinks best */
+	t->aidx = -1;
+	for (unsigned i = 0; i < t->ic->nb_streams; i++)
+		if (t->ic->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO &&
+			(t->ic->streams[i]->disposition & AV_DISPOSITION_DEFAULT))
+		{
+			t->aidx = (int) i;
+			break;
+		}
+	if (t->aidx < 0)
+		t->aidx = av_find_best_stream(t->ic, AVMEDIA_TYPE_AUDIO, -1, t->vidx, NULL, 0);
 	if (t->aidx < 0)
 		t->aidx = -1;
+	t->probe.audio_stream = t->aidx;
+	t->probe.audio_channels = t->aidx >= 0 ? t->ic->streams[t->aidx]->codecpar->ch_layout.nb_channels : 0;
 
 	st = t->ic->streams[t->vidx];
 	t->probe.width = st->codecpar->width;
@@ -132,6 +144,8 @@ open_input(tc *t)
 	t->probe.pix_fmt = av_get_pix_fmt_name((enum AVPixelFormat) st->codecpar->format);
 	t->probe.interlaced = st->codecpar->field_order != AV_FIELD_PROGRESSIVE &&
 		st->codecpar->field_order != AV_FIELD_UNKNOWN;
+	t->probe.hdr = st->codecpar->color_trc == AVCOL_TRC_SMPTE2084 ||
+		st->codecpar->color_trc == AVCOL_TRC_ARIB_STD_B67;
 	t->probe.video_bitrate = st->codecpar->bit_rate;
 	if (t->probe.video_bitrate <= 0 && t->ic->bit_rate > 0)
 		t->probe.video_bitrate = t->ic->bit_rate - (t->aidx >= 0 ? 128000 : 0);
@@ -267,6 +281,10 @@ setup_video_graph(tc *t)
 		vbuf_puts(&desc, "hflip,vflip,");
 	else if (t->probe.rotation == 270)
 		vbuf_puts(&desc, "transpose=cclock,");
+	if (t->probe.hdr)
+		/* PQ/HLG BT.2020 → SDR BT.709: linear light, Hable tone curve, back to BT.709 */
+		vbuf_puts(&desc, "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,"
+				  "tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p,");
 	vbuf_printf(&desc, "fps=%d/%d,split=%d", t->fps.num, t->fps.den, t->nrungs);
 	for (i = 0; i < t->nrungs; i++)
 		vbuf_printf(&desc, "[s%d]", i);
@@ -381,9 +399,19 @@ open_rung(tc *t, rung_out *ro)
 	e->rc_buffer_size = (int) ro->r.bufsize;
 	e->thread_count = t->opt->threads;
 	e->color_range = AVCOL_RANGE_MPEG;
-	e->colorspace = t->vdec->colorspace;
-	e->color_primaries = t->vdec->color_primaries;
-	e->color_trc = t->vdec->color_trc;
+	if (t->probe.hdr || t->vdec->colorspace == AVCOL_SPC_BT2020_NCL || t->vdec->colorspace == AVCOL_SPC_BT2020_CL)
+	{
+		/* tone-mapped (or wide-gamut tagged): the output is BT.709 */
+		e->colorspace = AVCOL_SPC_BT709;
+		e->color_primaries = AVCOL_PRI_BT709;
+		e->color_trc = AVCOL_TRC_BT709;
+	}
+	else
+	{
+		e->colorspace = t->vdec->colorspace;
+		e->color_primaries = t->vdec->color_primaries;
+		e->color_trc = t->vdec->color_trc;
+	}
 	e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 	av_dict_set(&o, "preset", t->opt->preset, 0);
 	av_dict_set(&o, "profile", "high", 0);
@@ -530,8 +558,10 @@ maybe_report(tc *t, int64_t pts)
 	{
 		double		media = pts * av_q2d(t->ic->streams[t->vidx]->time_base);
 		double		pct = 100.0 * media / t->probe.duration;
+		double		speed = media / (now - t->t0);
+		double		eta = speed > 0 ? (t->probe.duration - media) / speed : -1;
 
-		tc_report_progress(pct < 0 ? 0 : pct > 99.9 ? 99.9 : pct, media / (now - t->t0));
+		tc_report_progress(pct < 0 ? 0 : pct > 99.9 ? 99.9 : pct, speed, eta < 0 ? 0 : eta);
 	}
 }
 
@@ -596,10 +626,12 @@ report_plan(tc *t, const ladder_plan *plan)
 	int			i;
 
 	vbuf_printf(&b, "{\"event\":\"probe\",\"width\":%d,\"height\":%d,\"rotation\":%d,\"duration\":%.3f,"
-				"\"fps\":%.3f,\"video_bitrate\":%lld,\"interlaced\":%s,\"audio\":%s,\"video_codec\":",
+				"\"fps\":%.3f,\"video_bitrate\":%lld,\"interlaced\":%s,\"hdr\":%s,\"audio\":%s,"
+				"\"audio_stream\":%d,\"audio_channels\":%d,\"video_codec\":",
 				t->probe.width, t->probe.height, t->probe.rotation, t->probe.duration,
 				t->probe.fps_num / t->probe.fps_den, (long long) t->probe.video_bitrate,
-				t->probe.interlaced ? "true" : "false", t->probe.has_audio ? "true" : "false");
+				t->probe.interlaced ? "true" : "false", t->probe.hdr ? "true" : "false",
+				t->probe.has_audio ? "true" : "false", t->probe.audio_stream, t->probe.audio_channels);
 	vbuf_json_string(&b, t->probe.video_codec ? t->probe.video_codec : "");
 	vbuf_puts(&b, ",\"pix_fmt\":");
 	vbuf_json_string(&b, t->probe.pix_fmt ? t->probe.pix_fmt : "");
@@ -643,9 +675,9 @@ finish(tc *t)
 			   dur > 0 ? (long long) (st.st_size * 8 / dur) : 0LL, dur, (long long) ro->frames);
 	}
 	getrusage(RUSAGE_SELF, &ru);
-	printf("{\"event\":\"done\",\"cpu_seconds\":%.2f,\"decode_errors\":%d}\n",
+	printf("{\"event\":\"done\",\"cpu_seconds\":%.2f,\"wall_seconds\":%.2f,\"decode_errors\":%d}\n",
 		   ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
-		   t->decode_errors);
+		   now_s() - t->t0, t->decode_errors);
 	fflush(stdout);
 	return 0;
 }

@@ -39,14 +39,17 @@ typedef struct tc_probe
 	double		fps_den;
 	int64_t		video_bitrate;
 	int			interlaced;
+	int			hdr;			/* PQ or HLG transfer: tone-mapped to SDR */
 	int			has_audio;
+	int			audio_stream;	/* index of the audio stream used, -1 if none */
+	int			audio_channels;
 	const char *video_codec;
 	const char *pix_fmt;
 } tc_probe;
 
 /* Report helpers (stdout JSON lines). */
 extern void tc_report_error(const char *code, const char *fmt,...) __attribute__((format(printf, 2, 3)));
-extern void tc_report_progress(double percent, double speed);
+extern void tc_report_progress(double percent, double speed, double eta_seconds);
 
 /* Runs the whole transcode; returns an exit code. */
 extern int	tc_run(const tc_options *opt);
