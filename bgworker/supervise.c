@@ -168,6 +168,10 @@ task_transcode(task *t)
 	snprintf(crf, sizeof(crf), "%g", vtp_x264_crf);
 	argv[a++] = "--crf";
 	argv[a++] = crf;
+	argv[a++] = "--hd-preset";
+	argv[a++] = pstrdup(vtp_x264_hd_preset);
+	argv[a++] = "--hd-crf";
+	argv[a++] = psprintf("%g", vtp_x264_hd_crf);
 	snprintf(threads, sizeof(threads), "%d", vtp_transcode_threads);
 	argv[a++] = "--threads";
 	argv[a++] = threads;

@@ -33,8 +33,7 @@ ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30,noise=a
 KEY="uploads/demo/sample 1080p.mp4"
 echo "== PUT s3://temp-video-bucket/$KEY, then the S3 notification (emulated) to the events queue"
 node test/emulator/awscli.mjs put temp-video-bucket "$KEY" "$SAMPLE"
-T0=$(date +%s.%N)
-node test/emulator/awscli.mjs notify "$EVENTS" temp-video-bucket "$KEY"
+T0=$(node test/emulator/awscli.mjs notify "$EVENTS" temp-video-bucket "$KEY")
 
 last=""
 for _ in $(seq 1 600); do

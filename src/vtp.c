@@ -30,6 +30,8 @@ int			vtp_transcode_workers = 1;
 char	   *vtp_renditions = NULL;
 char	   *vtp_x264_preset = NULL;
 double		vtp_x264_crf = 21;
+char	   *vtp_x264_hd_preset = NULL;
+double		vtp_x264_hd_crf = 22;
 int			vtp_visibility_timeout = 120;
 int			vtp_max_attempts = 3;
 int			vtp_max_source_size_mb = 10240;
@@ -38,7 +40,7 @@ int			vtp_request_timeout_s = 30;
 int			vtp_aws_max_retries = 4;
 char	   *vtp_scratch_dir = NULL;
 int			vtp_transcode_timeout_s = 7200;
-int			vtp_transcode_nice = 10;
+int			vtp_transcode_nice = 19;
 int			vtp_transcode_memory_mb = 8192;
 int			vtp_transcode_threads = 0;
 int			vtp_max_width = 7680;
@@ -120,10 +122,14 @@ define_gucs(void)
 							NULL, &vtp_transcode_workers, 1, 0, 32, PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	define_string("vtp.renditions", "Renditions to make, by short side of the displayed picture.",
 				  &vtp_renditions, "480p,720p,1080p", PGC_SIGHUP, check_renditions);
-	define_string("vtp.x264_preset", "x264 preset of the renditions.",
+	define_string("vtp.x264_preset", "x264 preset of renditions below 1080p.",
 				  &vtp_x264_preset, "veryfast", PGC_SIGHUP, check_preset);
-	DefineCustomRealVariable("vtp.x264_crf", "x264 constant rate factor (capped by each rung's maxrate).",
+	DefineCustomRealVariable("vtp.x264_crf", "x264 constant rate factor of renditions below 1080p (capped by each rung's maxrate).",
 							 NULL, &vtp_x264_crf, 21, 0, 51, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	define_string("vtp.x264_hd_preset", "x264 preset of renditions of 1080p and above, where the rate cap binds.",
+				  &vtp_x264_hd_preset, "faster", PGC_SIGHUP, check_preset);
+	DefineCustomRealVariable("vtp.x264_hd_crf", "x264 constant rate factor of renditions of 1080p and above.",
+							 NULL, &vtp_x264_hd_crf, 22, 0, 51, PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("vtp.visibility_timeout", "How long a task stays invisible and a claim's lease lasts; renewed on a heartbeat at half this.",
 							NULL, &vtp_visibility_timeout, 120, 10, 43200, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("vtp.max_attempts", "Attempts before a video with transient failures is Failed.",
@@ -141,7 +147,7 @@ define_gucs(void)
 	DefineCustomIntVariable("vtp.transcode_timeout", "Wall-clock limit of one transcode.",
 							NULL, &vtp_transcode_timeout_s, 7200, 10, 86400 * 7, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("vtp.transcode_nice", "CPU niceness of the transcoder process (higher yields more to queries).",
-							NULL, &vtp_transcode_nice, 10, 0, 19, PGC_SIGHUP, 0, NULL, NULL, NULL);
+							NULL, &vtp_transcode_nice, 19, 0, 19, PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("vtp.transcode_memory_limit", "Address-space limit of the transcoder process (0 = none).",
 							NULL, &vtp_transcode_memory_mb, 8192, 0, INT_MAX / 2, PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
 	DefineCustomIntVariable("vtp.transcode_threads", "Threads per decoder/encoder in the transcoder (0 = automatic).",

@@ -28,6 +28,8 @@ extern int	vtp_transcode_workers;
 extern char *vtp_renditions;
 extern char *vtp_x264_preset;
 extern double vtp_x264_crf;
+extern char *vtp_x264_hd_preset;
+extern double vtp_x264_hd_crf;
 extern int	vtp_visibility_timeout;
 extern int	vtp_max_attempts;
 extern int	vtp_max_source_size_mb;

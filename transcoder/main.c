@@ -3,6 +3,7 @@
  *
  *   vtp-transcode --input FILE --outdir DIR [--renditions 480p,720p,1080p]
  *                 [--preset veryfast] [--crf 21] [--threads 0]
+ *                 [--hd-preset faster] [--hd-crf 22]    (rungs of 1080p and up)
  *                 [--max-width 7680] [--max-height 4320]
  *                 [--max-duration 14400] [--max-streams 16]
  */
@@ -46,7 +47,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: vtp-transcode --input FILE --outdir DIR [--renditions 480p,720p,1080p] "
-			"[--preset veryfast] [--crf 21] [--threads N] [--max-width N] [--max-height N] "
+			"[--preset veryfast] [--crf 21] [--hd-preset faster] [--hd-crf 22] [--threads N] [--max-width N] [--max-height N] "
 			"[--max-duration SECONDS] [--max-streams N]\n");
 	exit(EXIT_INTERNAL);
 }
@@ -61,6 +62,8 @@ main(int argc, char **argv)
 	opt.renditions = "480p,720p,1080p";
 	opt.preset = "veryfast";
 	opt.crf = 21;
+	opt.hd_preset = "faster";
+	opt.hd_crf = 22;
 	opt.max_width = 7680;
 	opt.max_height = 4320;
 	opt.max_duration = 4 * 3600;
@@ -84,6 +87,10 @@ main(int argc, char **argv)
 			opt.preset = v;
 		else if (strcmp(a, "--crf") == 0)
 			opt.crf = atof(v);
+		else if (strcmp(a, "--hd-preset") == 0)
+			opt.hd_preset = v;
+		else if (strcmp(a, "--hd-crf") == 0)
+			opt.hd_crf = atof(v);
 		else if (strcmp(a, "--threads") == 0)
 			opt.threads = atoi(v);
 		else if (strcmp(a, "--max-width") == 0)

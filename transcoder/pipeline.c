@@ -6,6 +6,7 @@
  * doc/examples/transcode.c, with the limits untrusted media needs.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,9 +414,14 @@ open_rung(tc *t, rung_out *ro)
 		e->color_trc = t->vdec->color_trc;
 	}
 	e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-	av_dict_set(&o, "preset", t->opt->preset, 0);
+	{
+		/* the top rungs are where the rate cap binds: a slower preset pays there */
+		bool		hd = ro->r.short_side >= 1080;
+
+		av_dict_set(&o, "preset", hd ? t->opt->hd_preset : t->opt->preset, 0);
+		snprintf(num, sizeof(num), "%g", hd ? t->opt->hd_crf : t->opt->crf);
+	}
 	av_dict_set(&o, "profile", "high", 0);
-	snprintf(num, sizeof(num), "%g", t->opt->crf);
 	av_dict_set(&o, "crf", num, 0);
 	av_dict_set(&o, "x264-params", "scenecut=0:open-gop=0", 0);
 	ret = avcodec_open2(e, x264, &o);

@@ -19,8 +19,10 @@ typedef struct tc_options
 	const char *input;
 	const char *outdir;
 	const char *renditions;
-	const char *preset;
+	const char *preset;			/* rungs below 1080p */
 	double		crf;
+	const char *hd_preset;		/* rungs of 1080p and above, where the rate cap binds */
+	double		hd_crf;
 	int			threads;
 	int			max_width;
 	int			max_height;

@@ -79,7 +79,9 @@ async function notify(queue, bucket, key, times = 1) {
   if (h.status !== 200) throw new Error(`notify: ${bucket}/${key} HEAD ${h.status}`);
   const seq = Date.now().toString(16).toUpperCase().padStart(18, "0");
   const body = notification(bucket, key, h.size, h.etag, seq);
+  const sent = Date.now();
   for (let i = 0; i < times; i++) await sqs("SendMessage", { QueueUrl: queue, MessageBody: body });
+  return sent;
 }
 
 const [cmd, ...a] = process.argv.slice(2);
@@ -89,9 +91,10 @@ try {
     const r = await signed("s3", "PUT", `/${a[0]}/${encodeKey(a[1])}`, {}, { "content-type": "video/mp4" }, body);
     if (r.status !== 200) throw new Error(`put: ${r.status} ${await r.text()}`);
     const ni = a.indexOf("--notify");
-    if (ni >= 0) await notify(a[ni + 1], a[0], a[1]);
+    if (ni >= 0) console.log((await notify(a[ni + 1], a[0], a[1])) / 1000);
   } else if (cmd === "notify") {
-    await notify(a[0], a[1], a[2], +(a[3] || 1));
+    // prints when the notification was sent (epoch seconds), for timing
+    console.log((await notify(a[0], a[1], a[2], +(a[3] || 1))) / 1000);
   } else if (cmd === "get") {
     const r = await signed("s3", "GET", `/${a[0]}/${encodeKey(a[1])}`, {}, {}, undefined);
     if (r.status !== 200) throw new Error(`get: ${r.status} ${await r.text()}`);
