@@ -34,12 +34,12 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # --- the transcoder helper: its own program, the only one linking libav ---
-HELPER_SRC = transcoder/main.c transcoder/pipeline.c src/ladder.c src/buf.c
+HELPER_SRC = transcoder/main.c transcoder/pipeline.c transcoder/probe.c transcoder/audio.c src/ladder.c src/buf.c
 HELPER_CFLAGS = -O2 -g $(WARN) -DVTP_VERSION='"$(EXTVERSION)"'
 
 all: vtp-transcode
 
-vtp-transcode: $(HELPER_SRC) transcoder/transcode.h src/ladder.h src/buf.h
+vtp-transcode: $(HELPER_SRC) transcoder/transcode.h transcoder/pipeline.h src/ladder.h src/buf.h
 	$(CC) $(HELPER_CFLAGS) $(shell pkg-config --cflags $(AVPKGS)) -o $@ $(HELPER_SRC) \
 	  $(shell pkg-config --libs $(AVPKGS)) -lm
 

@@ -126,6 +126,31 @@ vbuf_json_string(vbuf *b, const char *s)
 	vbuf_putc(b, '"');
 }
 
+int
+vtp_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *
+vtp_strdup(const char *s)
+{
+	char	   *d = strdup(s ? s : "");
+
+	if (d == NULL)
+	{
+		fprintf(stderr, "vtp: out of memory\n");
+		abort();
+	}
+	return d;
+}
+
 char *
 vtp_strlcpy(char *dst, const char *src, size_t size)
 {

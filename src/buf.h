@@ -30,6 +30,12 @@ extern const char *vbuf_str(vbuf *b);
 /* Append s as a JSON string literal, quotes included. */
 extern void vbuf_json_string(vbuf *b, const char *s);
 
+/* Value of a hex digit, or -1. */
+extern int	vtp_hexval(char c);
+
+/* strdup that aborts on allocation failure; NULL gives "". */
+extern char *vtp_strdup(const char *s);
+
 /* Bounded string copy that always terminates; returns dst. */
 extern char *vtp_strlcpy(char *dst, const char *src, size_t size);
 

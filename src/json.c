@@ -46,18 +46,6 @@ new_value(json_type t)
 	return v;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool
 read_hex4(parser *ps, unsigned *out)
 {
@@ -68,7 +56,7 @@ read_hex4(parser *ps, unsigned *out)
 		return false;
 	for (i = 0; i < 4; i++)
 	{
-		int			h = hexval(ps->p[i]);
+		int			h = vtp_hexval(ps->p[i]);
 
 		if (h < 0)
 			return false;

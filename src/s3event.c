@@ -8,19 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "json.h"
-
-static int
-hexdig(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 char *
 s3_key_decode(const char *in)
@@ -38,8 +27,8 @@ s3_key_decode(const char *in)
 			*o++ = ' ';
 		else if (*p == '%')
 		{
-			int			h = p[1] ? hexdig(p[1]) : -1;
-			int			l = (h >= 0 && p[2]) ? hexdig(p[2]) : -1;
+			int			h = p[1] ? vtp_hexval(p[1]) : -1;
+			int			l = (h >= 0 && p[2]) ? vtp_hexval(p[2]) : -1;
 
 			if (h < 0 || l < 0 || (h == 0 && l == 0))
 			{
@@ -75,16 +64,6 @@ s3_sequencer_cmp(const char *a, const char *b)
 	return 0;
 }
 
-static char *
-dup_or_empty(const char *s)
-{
-	char	   *d = strdup(s ? s : "");
-
-	if (d == NULL)
-		abort();
-	return d;
-}
-
 /* Strip surrounding quotes that some producers leave on ETags. */
 static char *
 clean_etag(const char *s)
@@ -93,7 +72,7 @@ clean_etag(const char *s)
 	char	   *d;
 
 	if (s == NULL)
-		return dup_or_empty(NULL);
+		return vtp_strdup(NULL);
 	n = strlen(s);
 	if (n >= 2 && s[0] == '"' && s[n - 1] == '"')
 		d = strndup(s + 1, n - 2);
@@ -153,12 +132,12 @@ parse_record(const json_value *r, s3_record *out, char *err, size_t errlen)
 		snprintf(err, errlen, "object key has a bad percent-escape");
 		return -1;
 	}
-	out->event_name = dup_or_empty(name);
-	out->bucket = dup_or_empty(bname);
+	out->event_name = vtp_strdup(name);
+	out->bucket = vtp_strdup(bname);
 	out->key = key;
 	out->size = json_get_num(object, "size", &size) && size >= 0 ? (int64_t) size : -1;
 	out->etag = clean_etag(json_get_str(object, "eTag"));
-	out->sequencer = dup_or_empty(json_get_str(object, "sequencer"));
+	out->sequencer = vtp_strdup(json_get_str(object, "sequencer"));
 	return 1;
 }
 

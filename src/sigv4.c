@@ -64,17 +64,6 @@ sigv4_uri_encode(vbuf *b, const char *s, bool encode_slash)
 	}
 }
 
-static int
-hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char) tolower((unsigned char) c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..n) into a new string ('+' is kept literally). */
 static char *
 pct_decode(const char *s, size_t n)
@@ -87,9 +76,9 @@ pct_decode(const char *s, size_t n)
 		abort();
 	for (i = 0; i < n; i++)
 	{
-		if (s[i] == '%' && i + 2 < n && hexv(s[i + 1]) >= 0 && hexv(s[i + 2]) >= 0)
+		if (s[i] == '%' && i + 2 < n && vtp_hexval(s[i + 1]) >= 0 && vtp_hexval(s[i + 2]) >= 0)
 		{
-			out[o++] = (char) (hexv(s[i + 1]) * 16 + hexv(s[i + 2]));
+			out[o++] = (char) (vtp_hexval(s[i + 1]) * 16 + vtp_hexval(s[i + 2]));
 			i += 2;
 		}
 		else

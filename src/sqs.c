@@ -83,15 +83,22 @@ sqs_send(aws_client *c, const char *queue_url, const char *body, aws_error *err)
 	return simple_call(c, "SendMessage", &b, err);
 }
 
+/* {"QueueUrl":…,"ReceiptHandle":…  (the caller closes the object) */
+static void
+receipt_body(vbuf *b, const char *queue_url, const char *receipt)
+{
+	vbuf_puts(b, "{\"QueueUrl\":");
+	vbuf_json_string(b, queue_url);
+	vbuf_puts(b, ",\"ReceiptHandle\":");
+	vbuf_json_string(b, receipt);
+}
+
 int
 sqs_delete(aws_client *c, const char *queue_url, const char *receipt, aws_error *err)
 {
 	vbuf		b = VBUF_INIT;
 
-	vbuf_puts(&b, "{\"QueueUrl\":");
-	vbuf_json_string(&b, queue_url);
-	vbuf_puts(&b, ",\"ReceiptHandle\":");
-	vbuf_json_string(&b, receipt);
+	receipt_body(&b, queue_url, receipt);
 	vbuf_putc(&b, '}');
 	return simple_call(c, "DeleteMessage", &b, err);
 }
@@ -102,22 +109,9 @@ sqs_change_visibility(aws_client *c, const char *queue_url, const char *receipt,
 {
 	vbuf		b = VBUF_INIT;
 
-	vbuf_puts(&b, "{\"QueueUrl\":");
-	vbuf_json_string(&b, queue_url);
-	vbuf_puts(&b, ",\"ReceiptHandle\":");
-	vbuf_json_string(&b, receipt);
+	receipt_body(&b, queue_url, receipt);
 	vbuf_printf(&b, ",\"VisibilityTimeout\":%d}", seconds);
 	return simple_call(c, "ChangeMessageVisibility", &b, err);
-}
-
-static char *
-xstrdup(const char *s)
-{
-	char	   *d = strdup(s ? s : "");
-
-	if (d == NULL)
-		abort();
-	return d;
 }
 
 int
@@ -176,9 +170,9 @@ sqs_receive(aws_client *c, const char *queue_url, int max, int wait_seconds, int
 
 			if (json_get_str(m, "ReceiptHandle") == NULL)
 				continue;
-			o->message_id = xstrdup(json_get_str(m, "MessageId"));
-			o->receipt_handle = xstrdup(json_get_str(m, "ReceiptHandle"));
-			o->body = xstrdup(json_get_str(m, "Body"));
+			o->message_id = vtp_strdup(json_get_str(m, "MessageId"));
+			o->receipt_handle = vtp_strdup(json_get_str(m, "ReceiptHandle"));
+			o->body = vtp_strdup(json_get_str(m, "Body"));
 			o->receive_count = json_get_num(json_get(m, "Attributes"), "ApproximateReceiveCount", &cnt)
 				? (int) cnt : 0;
 			n++;

@@ -1,0 +1,165 @@
+/*
+ * probe.c — open the source, strictly: only the file protocol and the
+ * supported containers; find the video and default audio streams; read the
+ * probe facts (size, rotation, HDR, frame rate, bitrate) and refuse what is
+ * over the limits before anything is decoded.
+ */
+#include "pipeline.h"
+
+double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int
+fail_av(const char *code, int exitcode, const char *what, int err)
+{
+	char		e[AV_ERROR_MAX_STRING_SIZE];
+
+	av_strerror(err, e, sizeof(e));
+	tc_report_error(code, "%s: %s", what, e);
+	return exitcode;
+}
+
+int
+open_input(tc *t)
+{
+	AVDictionary *o = NULL;
+	int			ret;
+	AVStream   *st;
+	const uint8_t *sd;
+
+	av_dict_set(&o, "protocol_whitelist", "file", 0);
+	av_dict_set(&o, "format_whitelist", FORMAT_WHITELIST, 0);
+	av_dict_set(&o, "max_streams", "64", 0);
+	ret = avformat_open_input(&t->ic, t->opt->input, NULL, &o);
+	av_dict_free(&o);
+	if (ret < 0)
+		return fail_av("unreadable", EXIT_MEDIA, "not a video file vtp can read", ret);
+	ret = avformat_find_stream_info(t->ic, NULL);
+	if (ret < 0)
+		return fail_av("unreadable", EXIT_MEDIA, "could not read stream information", ret);
+	if ((int) t->ic->nb_streams > t->opt->max_streams)
+	{
+		tc_report_error("too_many_streams", "source has %u streams; the limit is %d",
+						t->ic->nb_streams, t->opt->max_streams);
+		return EXIT_MEDIA;
+	}
+	t->vidx = av_find_best_stream(t->ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+	if (t->vidx < 0 || (t->ic->streams[t->vidx]->disposition & AV_DISPOSITION_ATTACHED_PIC))
+	{
+		tc_report_error("no_video", "source has no video stream (%s)",
+						t->ic->nb_streams ? "audio or data only" : "no streams at all");
+		return EXIT_MEDIA;
+	}
+	/* the default audio track, else the one libavformat thinks best */
+	t->aidx = -1;
+	for (unsigned i = 0; i < t->ic->nb_streams; i++)
+		if (t->ic->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO &&
+			(t->ic->streams[i]->disposition & AV_DISPOSITION_DEFAULT))
+		{
+			t->aidx = (int) i;
+			break;
+		}
+	if (t->aidx < 0)
+		t->aidx = av_find_best_stream(t->ic, AVMEDIA_TYPE_AUDIO, -1, t->vidx, NULL, 0);
+	if (t->aidx < 0)
+		t->aidx = -1;
+	t->probe.audio_stream = t->aidx;
+	t->probe.audio_channels = t->aidx >= 0 ? t->ic->streams[t->aidx]->codecpar->ch_layout.nb_channels : 0;
+
+	st = t->ic->streams[t->vidx];
+	t->probe.width = st->codecpar->width;
+	t->probe.height = st->codecpar->height;
+	t->probe.has_audio = t->aidx >= 0;
+	t->probe.video_codec = avcodec_get_name(st->codecpar->codec_id);
+	t->probe.pix_fmt = av_get_pix_fmt_name((enum AVPixelFormat) st->codecpar->format);
+	t->probe.interlaced = st->codecpar->field_order != AV_FIELD_PROGRESSIVE &&
+		st->codecpar->field_order != AV_FIELD_UNKNOWN;
+	t->probe.hdr = st->codecpar->color_trc == AVCOL_TRC_SMPTE2084 ||
+		st->codecpar->color_trc == AVCOL_TRC_ARIB_STD_B67;
+	t->probe.video_bitrate = st->codecpar->bit_rate;
+	if (t->probe.video_bitrate <= 0 && t->ic->bit_rate > 0)
+		t->probe.video_bitrate = t->ic->bit_rate - (t->aidx >= 0 ? 128000 : 0);
+	if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+		t->probe.duration = st->duration * av_q2d(st->time_base);
+	else if (t->ic->duration != AV_NOPTS_VALUE && t->ic->duration > 0)
+		t->probe.duration = t->ic->duration / (double) AV_TIME_BASE;
+
+	sd = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+	if (sd)
+	{
+		double		theta = -av_display_rotation_get((const int32_t *) sd);
+
+		if (!isnan(theta))
+		{
+			theta -= 360 * floor(theta / 360 + 0.9 / 360);
+			t->probe.rotation = ((int) lround(theta / 90) * 90) % 360;
+		}
+	}
+	t->fps = av_guess_frame_rate(t->ic, st, NULL);
+	if (t->fps.num <= 0 || t->fps.den <= 0 || av_q2d(t->fps) < 1 || av_q2d(t->fps) > 120)
+		t->fps = (AVRational) {30, 1};
+	t->fps = av_make_q(t->fps.num, t->fps.den);
+	av_reduce(&t->fps.num, &t->fps.den, t->fps.num, t->fps.den, 1001000);
+	t->probe.fps_num = t->fps.num;
+	t->probe.fps_den = t->fps.den;
+
+	if (t->probe.width <= 0 || t->probe.height <= 0)
+	{
+		tc_report_error("unreadable", "video stream has no picture size");
+		return EXIT_MEDIA;
+	}
+	if (t->probe.width > t->opt->max_width || t->probe.height > t->opt->max_height)
+	{
+		tc_report_error("too_large", "picture %dx%d exceeds the limit %dx%d",
+						t->probe.width, t->probe.height, t->opt->max_width, t->opt->max_height);
+		return EXIT_MEDIA;
+	}
+	if (t->probe.duration > t->opt->max_duration)
+	{
+		tc_report_error("too_long", "duration %.0f s exceeds the limit %.0f s",
+						t->probe.duration, t->opt->max_duration);
+		return EXIT_MEDIA;
+	}
+	{
+		int64_t		start = t->ic->start_time == AV_NOPTS_VALUE ? 0 : t->ic->start_time;
+
+		t->vstart = av_rescale_q(start, AV_TIME_BASE_Q, st->time_base);
+		if (t->aidx >= 0)
+			t->astart = av_rescale_q(start, AV_TIME_BASE_Q, t->ic->streams[t->aidx]->time_base);
+	}
+	return 0;
+}
+
+int
+open_decoder(tc *t, int idx, AVCodecContext **out)
+{
+	AVStream   *st = t->ic->streams[idx];
+	const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
+	AVCodecContext *c;
+	int			ret;
+
+	if (dec == NULL)
+	{
+		tc_report_error("unsupported_codec", "no decoder for %s", avcodec_get_name(st->codecpar->codec_id));
+		return EXIT_MEDIA;
+	}
+	c = avcodec_alloc_context3(dec);
+	if (c == NULL)
+		return EXIT_INTERNAL;
+	*out = c;
+	ret = avcodec_parameters_to_context(c, st->codecpar);
+	if (ret < 0)
+		return fail_av("unreadable", EXIT_MEDIA, "bad codec parameters", ret);
+	c->pkt_timebase = st->time_base;
+	c->thread_count = t->opt->threads;
+	ret = avcodec_open2(c, dec, NULL);
+	if (ret < 0)
+		return fail_av("unsupported_codec", EXIT_MEDIA, "could not open the decoder", ret);
+	return 0;
+}
