@@ -30,6 +30,8 @@ stop_http(int code, Datum arg)
 	if (srv.daemon)
 	{
 		http_stop(&srv);
+		/* every HTTP thread is gone now: the queue can go too */
+		upq_destroy(&srv.q);
 		ereport(LOG, (errmsg("vtp upload: stopped listening")));
 	}
 }
