@@ -68,6 +68,26 @@ END $$;
 CREATE TRIGGER vtp_videos_touch BEFORE UPDATE ON @extschema@.vtp_videos
   FOR EACH ROW EXECUTE FUNCTION @extschema@.vtp_touch();
 
+-- Every status change is announced: LISTEN vtp_status instead of polling.
+CREATE FUNCTION @extschema@.vtp_notify_status() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status THEN
+    PERFORM pg_notify('vtp_status', json_build_object(
+      'id', NEW.id,
+      'status', NEW.status,
+      'previous_status', CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END,
+      'reason', NEW.error_code,
+      'error', left(NEW.error, 1000),
+      'attempts', NEW.attempts)::text);
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER vtp_videos_notify AFTER INSERT OR UPDATE OF status ON @extschema@.vtp_videos
+  FOR EACH ROW EXECUTE FUNCTION @extschema@.vtp_notify_status();
+COMMENT ON FUNCTION @extschema@.vtp_notify_status() IS
+  'NOTIFY vtp_status with {"id","status","previous_status","reason","error","attempts"} on every status change (sent at commit)';
+
 -- user data: pg_dump keeps it
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.vtp_videos', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.vtp_renditions', '');
@@ -145,6 +165,7 @@ COMMENT ON VIEW @extschema@.vtp_queue IS 'Videos per status with the oldest one'
 REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.vtp_enqueue(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.vtp_touch() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.vtp_notify_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.vtp_create_token(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.vtp_revoke_token(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.vtp_create_upload(text, interval) FROM PUBLIC;

@@ -7,6 +7,8 @@ use warnings;
 use lib 'test/perl';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use IPC::Run;
+use JSON::PP;
 use Test::More;
 use Time::HiRes qw(time sleep);
 use VtpTest;
@@ -15,6 +17,11 @@ my $s = start_emulator();
 my $node = vtp_node('pipeline', $s);
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION vtp');
+
+# an application LISTENing for status changes (psql prints them after a command)
+my ($lin, $lout, $lerr) = ("LISTEN vtp_status;\n", '', '');
+my $listener = IPC::Run::start([ 'psql', '-X', '-d', $node->connstr('postgres') ], '<', \$lin, '>', \$lout, '2>', \$lerr);
+$listener->pump while length $lin;    # LISTEN now, before anything happens
 
 # workers show up as Postgres processes with clear backend types
 $node->poll_query_until('postgres',
@@ -122,6 +129,16 @@ is(wait_status($node, $id3, 240, 'Published', 'Failed'), 'Published', 'an enqueu
 my ($ret, $out, $err) = $node->psql('postgres', "SELECT vtp_enqueue('temp-video-bucket', 'uploads/none.mp4')",
 	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 like($err, qr/42704.*does not exist/s, 'vtp_enqueue of a missing object: SQLSTATE 42704 and a reason');
+
+# the LISTENing session saw the video's life, in order
+$lin .= "SELECT 1;\n\\q\n";
+$listener->finish;
+my @seen = map { JSON::PP::decode_json($_) } $lout =~ /Asynchronous notification "vtp_status" with payload "(.*?)" received/g;
+my @mine = grep { $_->{id} eq $id } @seen;
+is(join(' ', map { ($_->{previous_status} // '-') . '>' . $_->{status} } @mine), '->Pending Pending>Processing Processing>Published',
+	'NOTIFY vtp_status: Pending, Processing, Published');
+my ($failed) = grep { $_->{id} eq $bad && $_->{status} eq 'Failed' } @seen;
+is($failed && $failed->{reason}, 'unreadable', 'a Failed notification carries the reason');
 
 # the workers stop within seconds on a fast shutdown
 my $t1 = time();
