@@ -4,19 +4,21 @@
 #                the local S3/SQS emulator, show a video become Published
 #   make check   every test: unit, live AWS client, pg_regress, TAP
 #   make bench   speed, side by side with the ffmpeg CLI
+#   make fuzz    the libFuzzer targets, FUZZ_SECONDS each (default 60)
 
 EXTENSION = vtp
-EXTVERSION = 1.0
+EXTVERSION = 1.1
 MODULE_big = vtp
 OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o \
-       src/ladder.o src/names.o src/aws.o src/s3.o src/sqs.o src/pgaws.o src/catalog.o src/sqlapi.o \
+       src/ladder.o src/names.o src/aws.o src/s3.o src/s3list.o src/sqs.o src/pgaws.o \
+       src/catalog.o src/catalog_reconcile.o src/workers.o src/sqlapi.o src/sqlops.o \
        src/sqlurls.o src/upq.o bgworker/upload.o bgworker/http.o \
        bgworker/worker.o bgworker/ingest.o bgworker/child.o bgworker/supervise.o \
-       bgworker/transcode.o
-DATA = vtp--1.0.sql
+       bgworker/transcode.o bgworker/transfer.o bgworker/reconcile.o
+DATA = vtp--1.0.sql vtp--1.0--1.1.sql
 PGFILEDESC = "vtp - video transcoding pipeline"
 
-REGRESS = vtp_schema vtp_api
+REGRESS = vtp_upgrade vtp_schema vtp_api vtp_ops
 REGRESS_OPTS = --inputdir=test --outputdir=test --temp-config=test/vtp.conf --temp-instance=./tmp_check
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
@@ -27,14 +29,16 @@ WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initialize
 PG_CPPFLAGS = -DVTP_VERSION='"$(EXTVERSION)"' $(shell pkg-config --cflags $(PKGS))
 PG_CFLAGS = $(WARN)
 SHLIB_LINK = $(shell pkg-config --libs $(PKGS))
-EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/bench/s3put test/results test/regression.* tmp_check
+EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/bench/s3put test/results test/regression.* tmp_check \
+              test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http test/fuzz/work
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # --- the transcoder helper: its own program, the only one linking libav ---
-HELPER_SRC = transcoder/main.c transcoder/pipeline.c transcoder/probe.c transcoder/audio.c src/ladder.c src/buf.c
+HELPER_SRC = transcoder/main.c transcoder/pipeline.c transcoder/probe.c transcoder/audio.c transcoder/sandbox.c \
+             src/ladder.c src/buf.c
 HELPER_CFLAGS = -O2 -g $(WARN) -DVTP_VERSION='"$(EXTVERSION)"'
 
 all: vtp-transcode
@@ -50,23 +54,41 @@ install-helper: vtp-transcode
 # --- tests without a server ---
 UNIT_SRC = test/unit/main.c test/unit/test_json.c test/unit/test_s3event.c test/unit/test_sigv4.c \
            test/unit/test_creds.c test/unit/test_ladder.c test/unit/test_aws_xml.c test/unit/test_names.c \
-           src/names.c src/buf.c src/json.c src/s3event.c src/sigv4.c src/creds.c src/ladder.c src/aws.c src/s3.c src/sqs.c
+           src/names.c src/buf.c src/json.c src/s3event.c src/sigv4.c src/creds.c src/ladder.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) -DVTP_VERSION='"$(EXTVERSION)"'
 
 test/unit/run_tests: $(UNIT_SRC) test/unit/unit.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(shell pkg-config --libs $(PKGS))
 
-test/unit/aws_live: test/unit/aws_live.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/sqs.c
+test/unit/aws_live: test/unit/aws_live.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS))
 
-test/bench/s3put: test/bench/s3put.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/sqs.c
+test/bench/s3put: test/bench/s3put.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 	$(CC) -O2 -g $(WARN) -DVTP_VERSION='"$(EXTVERSION)"' -o $@ $^ $(shell pkg-config --libs $(PKGS))
 
 unittest: test/unit/run_tests
 	./test/unit/run_tests
 
-.PHONY: check demo bench unittest install-helper deps
+# --- libFuzzer targets (clang); `make fuzz` runs each for FUZZ_SECONDS ---
+FUZZ_CC = clang
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer $(WARN) -DVTP_VERSION='"$(EXTVERSION)"'
+FUZZ_AWS = src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
+FUZZERS = test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http
+
+test/fuzz/fuzz_s3event: test/fuzz/fuzz_s3event.c src/s3event.c src/json.c src/buf.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+
+test/fuzz/fuzz_sigv4: test/fuzz/fuzz_sigv4.c src/sigv4.c src/buf.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto)
+
+test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http.h src/upq.c src/names.c $(FUZZ_AWS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) \
+	  $(shell pkg-config --libs $(PKGS)) -lpthread
+
+fuzzers: $(FUZZERS)
+
+.PHONY: check demo bench unittest install-helper deps fuzz fuzzers
 
 deps:
 	scripts/deps.sh
@@ -80,3 +102,6 @@ demo:
 
 bench:
 	scripts/bench.sh
+
+fuzz:
+	scripts/fuzz.sh

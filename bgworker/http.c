@@ -374,35 +374,74 @@ bad:
 	return false;
 }
 
-bool
-http_start(upload_server *srv, const char *listen, int idle_timeout_s, char *err, size_t errlen)
+static bool
+start_daemon(upload_server *srv, const struct sockaddr_storage *ss, int idle_timeout_s, char *err, size_t errlen)
 {
-	struct sockaddr_storage ss;
 	sigset_t	all,
 				old;
 	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 
-	if (!parse_listen(listen, &ss, err, errlen))
-		return false;
-	if (ss.ss_family == AF_INET6)
+	if (ss == NULL)
+		flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
+	else if (ss->ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* the HTTP threads must never take the worker's signals */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
-								   MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
-								   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) idle_timeout_s,
-								   MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-								   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
-								   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 1024,
-								   MHD_OPTION_END);
+	if (ss)
+		srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+									   MHD_OPTION_SOCK_ADDR, (struct sockaddr *) ss,
+									   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) idle_timeout_s,
+									   MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+									   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
+									   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 1024,
+									   MHD_OPTION_END);
+	else
+		srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+									   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) idle_timeout_s,
+									   MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+									   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
+									   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 1024,
+									   MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (srv->daemon == NULL)
+	{
+		snprintf(err, errlen, "could not start the HTTP server");
+		return false;
+	}
+	return true;
+}
+
+bool
+http_start(upload_server *srv, const char *listen, int idle_timeout_s, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+
+	if (!parse_listen(listen, &ss, err, errlen))
+		return false;
+	if (!start_daemon(srv, &ss, idle_timeout_s, err, errlen))
 	{
 		snprintf(err, errlen, "could not listen on %s (in use, or not an address of this host)", listen);
 		return false;
 	}
 	return true;
+}
+
+bool
+http_start_unbound(upload_server *srv, int idle_timeout_s, char *err, size_t errlen)
+{
+	return start_daemon(srv, NULL, idle_timeout_s, err, errlen);
+}
+
+bool
+http_add_connection(upload_server *srv, int fd)
+{
+	struct sockaddr_in peer;
+
+	memset(&peer, 0, sizeof(peer));
+	peer.sin_family = AF_INET;
+	peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return MHD_add_connection(srv->daemon, fd, (struct sockaddr *) &peer, sizeof(peer)) == MHD_YES;
 }
 
 void

@@ -31,6 +31,12 @@ typedef struct upload_server
 /* Start listening on "host:port" (IPv4, or [IPv6]:port). NULL-terminated error on failure. */
 extern bool http_start(upload_server *srv, const char *listen, int idle_timeout_s, char *err, size_t errlen);
 
+/* Start without a listening socket; connections come from http_add_connection (tests, fuzzing). */
+extern bool http_start_unbound(upload_server *srv, int idle_timeout_s, char *err, size_t errlen);
+
+/* Serve an already connected socket (the server owns and closes it). */
+extern bool http_add_connection(upload_server *srv, int fd);
+
 /* Stop: in-flight transfers abort within about a second; returns when threads are gone. */
 extern void http_stop(upload_server *srv);
 

@@ -25,15 +25,6 @@
 #define EVENTS_WAIT_SECONDS 20
 #define EVENTS_VISIBILITY 60
 
-static void
-ingest_detach(int code, Datum arg)
-{
-	SpinLockAcquire(&vtp_shared->mutex);
-	if (vtp_shared->ingest_procno == MyProc->pgprocno)
-		vtp_shared->ingest_procno = -1;
-	SpinLockRelease(&vtp_shared->mutex);
-}
-
 /* Send tasks for every Pending row whose task is not sent. False on an SQS error. */
 static bool
 flush_outbox(aws_client *c)
@@ -105,22 +96,35 @@ handle_event(const sqs_message *m)
 	{
 		s3_record  *r = &ev.records[i];
 		char		id[37];
-		bool		isnew;
 
-		if (!catalog_register(r->bucket, r->key, r->etag, r->size, r->sequencer, id, &isnew))
-			ereport(WARNING,
-					(errmsg("vtp ingest: ignoring s3://%s/%s (ETag %s): its video id belongs to another version of the object",
-							r->bucket, r->key, r->etag),
-					 errhint("A presigned upload URL was used twice; the first upload is the video.")));
-		else if (isnew)
+		switch (catalog_register(r->bucket, r->key, r->etag, r->size, r->sequencer, id))
 		{
-			created++;
-			ereport(LOG, (errmsg("vtp ingest: video %s registered for s3://%s/%s", id, r->bucket, r->key)));
+			case VTP_REG_CREATED:
+				created++;
+				ereport(LOG, (errmsg("vtp ingest: video %s registered for s3://%s/%s", id, r->bucket, r->key)));
+				break;
+			case VTP_REG_REPLACED:
+				created++;
+				ereport(LOG, (errmsg("vtp ingest: video %s now stands for the newer upload of s3://%s/%s (ETag %s)",
+									 id, r->bucket, r->key, r->etag)));
+				break;
+			case VTP_REG_EXISTS:
+				break;
+			case VTP_REG_SUPERSEDED:
+				ereport(LOG, (errmsg("vtp ingest: ignoring an older announcement of s3://%s/%s (ETag %s, sequencer %s): a newer version is known",
+									 r->bucket, r->key, r->etag, r->sequencer)));
+				break;
+			case VTP_REG_ID_TAKEN:
+				ereport(WARNING,
+						(errmsg("vtp ingest: ignoring s3://%s/%s (ETag %s): its video %s already works on another version of the object",
+								r->bucket, r->key, r->etag, id),
+						 errhint("A presigned upload URL was used twice after its video started; the first upload is the video.")));
+				break;
 		}
 	}
 	catalog_commit();
 	if (ev.nrecords > created)
-		ereport(DEBUG1, (errmsg("vtp ingest: %d duplicate record(s) in %s", ev.nrecords - created, m->message_id)));
+		ereport(DEBUG1, (errmsg("vtp ingest: %d record(s) in %s made no new video", ev.nrecords - created, m->message_id)));
 	s3event_free(&ev);
 	return true;
 }
@@ -146,11 +150,7 @@ vtp_ingest_main(Datum arg)
 	aws_client	c;
 	char		err_text[512];
 
-	vtp_worker_start("starting");
-	SpinLockAcquire(&vtp_shared->mutex);
-	vtp_shared->ingest_procno = MyProc->pgprocno;
-	SpinLockRelease(&vtp_shared->mutex);
-	before_shmem_exit(ingest_detach, (Datum) 0);
+	vtp_worker_start("ingest", "starting");
 
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "vtp ingest loop", ALLOCSET_DEFAULT_SIZES);
 	memset(&c, 0, sizeof(c));
@@ -176,6 +176,7 @@ vtp_ingest_main(Datum arg)
 			continue;			/* vtp_worker_ready just loaded them: a race with a file change */
 
 		vtp_worker_activity("sending tasks");
+		vtp_slot_state("sending tasks", NULL, 0);
 		if (!flush_outbox(&sender))
 		{
 			if (outbox_ok)
@@ -186,6 +187,7 @@ vtp_ingest_main(Datum arg)
 			outbox_ok = true;
 
 		vtp_worker_activity("waiting for S3 events");
+		vtp_slot_state("waiting for S3 events", NULL, 0);
 		c.between = while_polling;
 		if (sqs_receive(&c, vtp_events_queue_url, 10, outbox_ok ? EVENTS_WAIT_SECONDS : 2,
 						EVENTS_VISIBILITY, &msgs, &n, &err) != 0)

@@ -43,6 +43,7 @@ handle_line(task *t, const char *line, bool *done)
 	json_value *j = json_parse(line, strlen(line), NULL, 0);
 	const char *ev = json_get_str(j, "event");
 	double		d;
+	int64_t		n;
 
 	if (ev == NULL)
 	{
@@ -50,11 +51,13 @@ handle_line(task *t, const char *line, bool *done)
 		json_free(j);
 		return;
 	}
-	if (strcmp(ev, "progress") == 0 && json_get_num(j, "percent", &d))
+	/* the child runs on hostile media: every number it reports is bounded here */
+	if (strcmp(ev, "progress") == 0 && json_get_num(j, "percent", &d) && d >= 0 && d <= 100)
 	{
 		t->progress = d;
-		t->eta_seconds = json_get_num(j, "eta_seconds", &d) ? d : -1;
-		vtp_worker_activity("transcoding %s: %.0f%%", t->id, d);
+		t->eta_seconds = json_get_num(j, "eta_seconds", &d) && d >= 0 && d <= 86400 * 30 ? d : -1;
+		vtp_worker_activity("transcoding %s: %.0f%%", t->id, t->progress);
+		vtp_slot_progress(t->progress, t->child_pid);
 	}
 	else if (strcmp(ev, "probe") == 0 || strcmp(ev, "plan") == 0)
 	{
@@ -81,20 +84,20 @@ handle_line(task *t, const char *line, bool *done)
 		{
 			strlcpy(r->name, name, sizeof(r->name));
 			strlcpy(r->file, file, sizeof(r->file));
-			r->width = json_get_num(j, "width", &d) ? (int) d : 0;
-			r->height = json_get_num(j, "height", &d) ? (int) d : 0;
-			r->bytes = json_get_num(j, "bytes", &d) ? (int64) d : 0;
-			r->bitrate = json_get_num(j, "bitrate", &d) ? (int64) d : 0;
-			r->duration = json_get_num(j, "duration", &d) ? d : 0;
+			r->width = json_get_int(j, "width", 0, 65535, &n) ? (int) n : 0;
+			r->height = json_get_int(j, "height", 0, 65535, &n) ? (int) n : 0;
+			r->bytes = json_get_int(j, "bytes", 0, INT64_C(1) << 53, &n) ? n : 0;
+			r->bitrate = json_get_int(j, "bitrate", 0, INT64_C(1) << 40, &n) ? n : 0;
+			r->duration = json_get_num(j, "duration", &d) && d >= 0 && d <= 86400 * 30 ? d : 0;
 			t->nr++;
 		}
 	}
 	else if (strcmp(ev, "done") == 0)
 	{
 		*done = true;
-		if (json_get_num(j, "cpu_seconds", &d))
+		if (json_get_num(j, "cpu_seconds", &d) && d >= 0 && d < 1e9)
 			t->cpu_seconds = d;
-		if (json_get_num(j, "wall_seconds", &d))
+		if (json_get_num(j, "wall_seconds", &d) && d >= 0 && d < 1e9)
 			t->wall_seconds = d;
 	}
 	else if (strcmp(ev, "error") == 0)
@@ -189,6 +192,9 @@ task_transcode(task *t)
 	lim.cpu_seconds = (long) vtp_transcode_timeout_s * 4;	/* threads burn CPU faster than the clock */
 	lim.memory_mb = vtp_transcode_memory_mb;
 	vtp_child_start(&ch, argv, &lim);
+	t->child_pid = ch.pid;
+	vtp_slot_state("transcoding", t->id, t->attempts);
+	vtp_slot_progress(0, ch.pid);
 	ereport(LOG, (errmsg("vtp transcode: video %s attempt %d: transcoder pid %d started",
 						 t->id, t->attempts, (int) ch.pid)));
 
@@ -219,10 +225,20 @@ task_transcode(task *t)
 						   vtp_transcode_timeout_s);
 			return TASK_PERMANENT;
 		}
-		task_heartbeat(t, false);
+		if (!task_heartbeat(t, false))
+		{
+			/* cancelled, deleted or taken over: nothing more to do here */
+			vtp_child_stop(&ch, 3000);
+			vbuf_free(&pending);
+			t->child_pid = 0;
+			vtp_slot_progress(t->progress, 0);
+			return TASK_LOST;
+		}
 	}
 	/* the pipe is closed: the child is exiting */
 	vtp_child_stop(&ch, 10000);
+	t->child_pid = 0;
+	vtp_slot_progress(t->progress, 0);
 	vbuf_free(&pending);
 	vtp_child_describe(&ch, how, sizeof(how));
 

@@ -1,5 +1,7 @@
 /*
- * task.h — one transcode task as the transcode worker sees it.
+ * task.h — one transcode task as the transcode worker sees it: its steps
+ * (transfer.c: download, upload, the original's removal; supervise.c: the
+ * transcoder child) and the heartbeat that keeps its lease and message.
  */
 #ifndef VTP_TASK_H
 #define VTP_TASK_H
@@ -12,37 +14,53 @@ typedef enum task_outcome
 	TASK_OK,
 	TASK_PERMANENT,				/* the video can never succeed: Failed now */
 	TASK_TRANSIENT,				/* try again later, up to vtp.max_attempts */
-	TASK_SHUTDOWN				/* the worker is stopping: hand the task back */
+	TASK_SHUTDOWN,				/* the worker is stopping: hand the task back */
+	TASK_LOST					/* this attempt no longer owns the video (cancelled, deleted, taken over) */
 } task_outcome;
 
 typedef struct task
 {
-	aws_client *c;
+	aws_client *c;				/* transfers */
+	aws_client	hb;				/* heartbeats while c is busy */
 	const sqs_message *msg;
 	char		id[37];
 	int			attempts;
 	char	   *bucket;
 	char	   *key;
+	char	   *etag;			/* the announced version ("" unknown) */
 	char	   *dir;			/* scratch directory of this task */
 	char	   *source;			/* downloaded source file */
+	char	   *out_key;		/* prefix of the renditions */
 	vtp_rendition r[LADDER_MAX_RUNGS];
 	int			nr;
+	int			nuploaded;		/* r[0 .. nuploaded-1] are in the output bucket */
 	double		cpu_seconds;
 	double		wall_seconds;
 	double		progress;
 	double		eta_seconds;	/* -1 unknown */
 	time_t		last_heartbeat;
 	time_t		last_progress;
+	bool		lost;			/* the lease could not be renewed: stop */
+	pid_t		child_pid;		/* the transcoder, while it runs */
 	char		err_code[64];
 	char		err_msg[1024];
 	vbuf		facts;			/* probe and plan, as JSON */
 } task;
 
-/* Keep the lease and the message alive; write progress. Never ERRORs on SQS trouble. */
-extern void task_heartbeat(task *t, bool force);
+/*
+ * Keep the lease and the message alive; write progress; answer a cancel.
+ * False (and t->lost, and in-flight transfers aborted) once the video is no
+ * longer this attempt's. Never ERRORs on SQS trouble.
+ */
+extern bool task_heartbeat(task *t, bool force);
 
 /* Run vtp-transcode on t->source into t->dir (supervise.c). */
 extern task_outcome task_transcode(task *t);
+
+/* S3 steps (transfer.c); each waits out an S3 outage up to vtp.storage_outage_timeout. */
+extern task_outcome task_download(task *t);
+extern task_outcome task_upload(task *t);
+extern void task_remove_original(task *t);
 
 extern void task_set_error(task *t, const char *code, const char *fmt,...) pg_attribute_printf(3, 4);
 

@@ -72,9 +72,10 @@ answer(upq_req *r)
 		case UPQ_REGISTER:
 			{
 				char		id[37];
-				bool		created;
+				vtp_reg		reg = catalog_register(r->bucket, r->key, r->etag, r->size, "", id);
+				bool		created = reg == VTP_REG_CREATED || reg == VTP_REG_REPLACED;
 
-				if (!catalog_register(r->bucket, r->key, r->etag, r->size, "", id, &created))
+				if (reg == VTP_REG_ID_TAKEN || reg == VTP_REG_SUPERSEDED)
 				{
 					r->status = 409;
 					strlcpy(r->message, "the video id is taken", sizeof(r->message));
@@ -151,7 +152,7 @@ vtp_upload_main(Datum arg)
 	aws_client	c;
 	char		err[512];
 
-	vtp_worker_start("starting");
+	vtp_worker_start("upload", "starting");
 	memset(&srv, 0, sizeof(srv));
 	memset(&c, 0, sizeof(c));
 	pthread_mutex_init(&srv.cfg_mu, NULL);
@@ -168,6 +169,7 @@ vtp_upload_main(Datum arg)
 	before_shmem_exit(stop_http, (Datum) 0);
 	ereport(LOG, (errmsg("vtp upload: listening on %s", vtp_upload_listen)));
 	vtp_worker_activity("listening on %s", vtp_upload_listen);
+	vtp_slot_state("listening", NULL, 0);
 
 	for (;;)
 	{

@@ -20,7 +20,7 @@
 #include "utils/wait_event.h"
 
 void
-vtp_worker_start(const char *activity)
+vtp_worker_start(const char *role, const char *activity)
 {
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
@@ -30,6 +30,7 @@ vtp_worker_start(const char *activity)
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("application_name", MyBgworkerEntry->bgw_name, PGC_USERSET, PGC_S_SESSION);
 	pgstat_report_appname(MyBgworkerEntry->bgw_name);
+	vtp_slot_attach(role, MyBgworkerEntry->bgw_name);
 	vtp_worker_activity("%s", activity);
 }
 
@@ -87,6 +88,7 @@ vtp_worker_ready(const char *role, bool need_events, aws_client *c)
 	const char *why = NULL;
 	char		err[512];
 	bool		installed;
+	char		notready[256];
 
 	aws_client_cleanup(c);
 
@@ -97,10 +99,10 @@ vtp_worker_ready(const char *role, bool need_events, aws_client *c)
 	else
 	{
 		StartTransactionCommand();
-		installed = catalog_extension_ready();
+		installed = catalog_extension_ready(notready, sizeof(notready));
 		CommitTransactionCommand();
 		if (!installed)
-			why = "extension vtp is not installed in this database";
+			why = notready;
 		else if (!vtp_aws_try_setup(c, err, sizeof(err)))
 			why = err;
 	}
@@ -115,5 +117,6 @@ vtp_worker_ready(const char *role, bool need_events, aws_client *c)
 		strlcpy(last, why, sizeof(last));
 	}
 	vtp_worker_activity("waiting: %s", why);
+	vtp_slot_state("waiting", NULL, 0);
 	return false;
 }

@@ -7,7 +7,7 @@
 
 #include "../src/vtp.h"
 
-extern void vtp_worker_start(const char *activity);
+extern void vtp_worker_start(const char *role, const char *activity);
 extern void vtp_worker_wait(long ms);
 extern void vtp_worker_poll_signals(void);
 extern void vtp_worker_reload_if_asked(void *arg);

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # check.sh — `make check`: every test, from a fresh machine.
 #  1. dependencies (scripts/deps.sh), build, install
-#  2. C unit tests of the pure parts, under AddressSanitizer/UBSan
+#  2. C unit tests of the pure parts, under AddressSanitizer/UBSan, and the
+#     libFuzzer targets replaying their committed seeds
 #  3. the AWS client live against the S3+SQS emulator (signatures verified)
 #  4. pg_regress and the TAP integration tests, as an unprivileged user
 #     (initdb refuses root) in a copy of the tree that user can read
+# VTP_TAP="test/t/005_faults.pl ..." runs only those TAP files (and no pg_regress),
+# for a quicker loop while working on one of them; VTP_KEEP=1 keeps the logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,6 +21,9 @@ $SUDO make -s install
 
 echo "== unit tests"
 make -s unittest
+
+echo "== fuzz targets on their seed corpora (make fuzz runs them for longer)"
+FUZZ_SECONDS=0 scripts/fuzz.sh
 
 echo "== AWS client against the emulator"
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
@@ -47,7 +53,7 @@ fi
 status=0
 "${run_as[@]}" env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
   AWS_SHARED_CREDENTIALS_FILE="$work/test/regress-credentials" HOME="$work" \
-  make -C "$work" -s installcheck PROVE_FLAGS=--timer || status=$?
+  make -C "$work" -s installcheck PROVE_FLAGS=--timer ${VTP_TAP:+PROVE_TESTS="$VTP_TAP" REGRESS=} || status=$?
 if [ $status -ne 0 ]; then
   echo "== failure details"
   [ -f "$work/test/regression.diffs" ] && cat "$work/test/regression.diffs"
@@ -59,5 +65,5 @@ if [ $status -ne 0 ]; then
   echo "(kept in $work)"
   exit $status
 fi
-rm -rf "$work"
+if [ "${VTP_KEEP:-0}" = 1 ]; then echo "(kept in $work)"; else rm -rf "$work"; fi
 echo "== make check: all passed"

@@ -295,7 +295,8 @@ perform_once(aws_client *c, const aws_request *req, aws_response *resp, aws_erro
 	vbuf		url = VBUF_INIT,
 				query = VBUF_INIT,
 				auth = VBUF_INIT,
-				hv = VBUF_INIT;
+				hv = VBUF_INIT,
+				hb = VBUF_INIT;
 	struct curl_slist *hl = NULL;
 	sigv4_header sh[8];
 	sigv4_input in;
@@ -335,6 +336,11 @@ perform_once(aws_client *c, const aws_request *req, aws_response *resp, aws_erro
 		sh[nh++] = (sigv4_header) {"x-amz-target", req->amz_target};
 	if (req->range)
 		sh[nh++] = (sigv4_header) {"range", req->range};
+	if (req->if_match)
+	{
+		vbuf_printf(&hv, "\"%s\"", req->if_match);
+		sh[nh++] = (sigv4_header) {"if-match", hv.data};
+	}
 
 	memset(&in, 0, sizeof(in));
 	in.method = req->method;
@@ -352,13 +358,13 @@ perform_once(aws_client *c, const aws_request *req, aws_response *resp, aws_erro
 	{
 		if (strcmp(sh[i].name, "host") == 0)
 			continue;			/* curl sends Host from the URL */
-		vbuf_reset(&hv);
-		vbuf_printf(&hv, "%s: %s", sh[i].name, sh[i].value);
-		hl = curl_slist_append(hl, hv.data);
+		vbuf_reset(&hb);
+		vbuf_printf(&hb, "%s: %s", sh[i].name, sh[i].value);
+		hl = curl_slist_append(hl, hb.data);
 	}
-	vbuf_reset(&hv);
-	vbuf_printf(&hv, "Authorization: %s", auth.data);
-	hl = curl_slist_append(hl, hv.data);
+	vbuf_reset(&hb);
+	vbuf_printf(&hb, "Authorization: %s", auth.data);
+	hl = curl_slist_append(hl, hb.data);
 	hl = curl_slist_append(hl, "Expect:");	/* unsigned: no 100-continue round trip */
 	if (req->content_type == NULL)
 		hl = curl_slist_append(hl, "Content-Type:");
@@ -436,10 +442,13 @@ perform_once(aws_client *c, const aws_request *req, aws_response *resp, aws_erro
 
 	curl_slist_free_all(hl);
 	OPENSSL_cleanse(auth.data, auth.len);
+	if (hb.data)
+		OPENSSL_cleanse(hb.data, hb.len);
 	vbuf_free(&auth);
 	vbuf_free(&url);
 	vbuf_free(&query);
 	vbuf_free(&hv);
+	vbuf_free(&hb);
 	return rc;
 }
 

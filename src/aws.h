@@ -61,6 +61,7 @@ typedef struct aws_request
 	const char *content_type;
 	const char *amz_target;
 	const char *range;
+	const char *if_match;		/* an ETag, sent quoted */
 	const void *body;
 	size_t		body_len;
 	int			out_fd;			/* >= 0: a 2xx body goes to this file */
@@ -95,8 +96,9 @@ typedef struct s3_object_info
 } s3_object_info;
 
 extern int	s3_head(aws_client *c, const char *bucket, const char *key, s3_object_info *info, aws_error *err);
+/* GET to a file; with if_match (an ETag) only that version (else PreconditionFailed, 412). */
 extern int	s3_get_to_file(aws_client *c, const char *bucket, const char *key, const char *path,
-						   int64_t max_bytes, aws_error *err);
+						   int64_t max_bytes, const char *if_match, aws_error *err);
 extern int	s3_put_file(aws_client *c, const char *bucket, const char *key, const char *path,
 						const char *content_type, aws_error *err);
 extern int	s3_put_bytes(aws_client *c, const char *bucket, const char *key, const void *data,
@@ -130,6 +132,32 @@ extern int	s3_stream_finish(s3_stream *st, char *etag, size_t etaglen, aws_error
 extern void s3_stream_abort(s3_stream *st);	/* aborts an unfinished upload, frees */
 extern void s3_stream_free(s3_stream *st);
 
+/* Listings (s3list.c): one page at a time; pass the returned token back for the next. */
+typedef struct s3_entry
+{
+	char	   *key;
+	char	   *id;				/* ETag of an object (unquoted), UploadId of an upload */
+	int64_t		size;
+	long		time;			/* LastModified / Initiated, seconds since the epoch; 0 unknown */
+} s3_entry;
+
+typedef struct s3_page
+{
+	s3_entry   *e;
+	int			n;
+	char		next[1024];		/* "" when this was the last page */
+} s3_page;
+
+extern int	s3_list_objects(aws_client *c, const char *bucket, const char *prefix, const char *token,
+							s3_page *page, aws_error *err);
+/* In-progress multipart uploads; token is "key-marker\nupload-id-marker". */
+extern int	s3_list_uploads(aws_client *c, const char *bucket, const char *token, s3_page *page,
+							aws_error *err);
+extern void s3_page_free(s3_page *page);
+extern int	s3_abort_upload(aws_client *c, const char *bucket, const char *key, const char *upload_id,
+							aws_error *err);
+extern long s3_parse_time(const char *iso8601);
+
 /* A presigned URL (GET or PUT) for an object, valid expires_seconds from now. */
 extern void s3_presign_url(aws_client *c, const char *method, const char *bucket, const char *key,
 						   long now, long expires_seconds, vbuf *url);
@@ -150,5 +178,9 @@ extern void sqs_messages_free(sqs_message *msgs, int n);
 extern int	sqs_delete(aws_client *c, const char *queue_url, const char *receipt, aws_error *err);
 extern int	sqs_change_visibility(aws_client *c, const char *queue_url, const char *receipt,
 								  int seconds, aws_error *err);
+
+/* GetQueueAttributes (All): the "Attributes" object, to json_free(); NULL on error. */
+struct json_value;
+extern struct json_value *sqs_get_attributes(aws_client *c, const char *queue_url, aws_error *err);
 
 #endif

@@ -5,7 +5,7 @@
  * changes are compare-and-set on (status, attempts): a stale worker's late
  * update changes nothing.
  */
-#include "vtp.h"
+#include "catalog_int.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -27,6 +27,7 @@
 #include "utils/snapmgr.h"
 
 #include "names.h"
+#include "s3event.h"
 
 static MemoryContext result_cxt = NULL;
 
@@ -51,9 +52,9 @@ catalog_commit(void)
 	MemoryContextSwitchTo(result_cxt);
 }
 
-/* Schema of the installed extension, or InvalidOid. */
+/* Schema of the installed extension, or InvalidOid; its version into version. */
 static Oid
-extension_schema(void)
+extension_schema(char *version, size_t vlen)
 {
 	Relation	r = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyData key;
@@ -66,7 +67,14 @@ extension_schema(void)
 	scan = systable_beginscan(r, ExtensionNameIndexId, true, NULL, 1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_pg_extension_extversion, RelationGetDescr(r), &isnull);
+
 		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+		if (version)
+			strlcpy(version, isnull ? "" : TextDatumGetCString(d), vlen);
+	}
 	systable_endscan(scan);
 	table_close(r, AccessShareLock);
 	return nsp;
@@ -76,7 +84,7 @@ extension_schema(void)
 char *
 catalog_schema_quoted(void)
 {
-	Oid			nsp = extension_schema();
+	Oid			nsp = extension_schema(NULL, 0);
 
 	if (!OidIsValid(nsp))
 		ereport(ERROR,
@@ -86,21 +94,37 @@ catalog_schema_quoted(void)
 	return pstrdup(quote_identifier(get_namespace_name(nsp)));
 }
 
-/* "schema".rel for the installed extension; ERROR if it is not installed. */
-static char *
-rel(const char *name)
+char *
+catalog_rel(const char *name)
 {
 	return psprintf("%s.%s", catalog_schema_quoted(), name);
 }
 
+/*
+ * Installed, at the version of this library? The workers wait (and say why)
+ * until ALTER EXTENSION vtp UPDATE has run after an upgrade.
+ */
 bool
-catalog_extension_ready(void)
+catalog_extension_ready(char *why, size_t whylen)
 {
-	return OidIsValid(extension_schema());
+	char		version[64] = "";
+
+	if (!OidIsValid(extension_schema(version, sizeof(version))))
+	{
+		snprintf(why, whylen, "extension vtp is not installed in this database");
+		return false;
+	}
+	if (strcmp(version, VTP_VERSION) != 0)
+	{
+		snprintf(why, whylen, "extension vtp is at version %s but the library is %s: run ALTER EXTENSION vtp UPDATE",
+				 version, VTP_VERSION);
+		return false;
+	}
+	return true;
 }
 
-static uint64
-run(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, int expect)
+uint64
+catalog_run(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, int expect)
 {
 	int			rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
 
@@ -109,24 +133,80 @@ run(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, in
 	return SPI_processed;
 }
 
-static char *
-col(int row, int c)
+MemoryContext
+catalog_result_cxt(void)
+{
+	return result_cxt ? result_cxt : CurrentMemoryContext;
+}
+
+char *
+catalog_col(int row, int c)
 {
 	char	   *v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, c);
 
 	return v ? MemoryContextStrdup(result_cxt ? result_cxt : CurrentMemoryContext, v) : NULL;
 }
 
-#define TXT(s) CStringGetTextDatum(s)
+#define run catalog_run
+#define rel catalog_rel
+#define col catalog_col
+
+/* Is sequencer a (of the announced version) older than b (of a known one)? */
+static bool
+older(const char *a, const char *b)
+{
+	return a && b && a[0] && b[0] && s3_sequencer_cmp(a, b) < 0;
+}
 
 /*
- * Record a source object once. A key vtp handed out (<upload prefix><uuid>/…)
- * carries its video's id, which the row then gets. False if the object
- * cannot be recorded (its id is taken by another version of the object).
+ * A key vtp handed out (<upload prefix><uuid>/…) whose video exists with
+ * another version of the object: a presigned URL used twice. The newer
+ * upload replaces the video while it has not started (or failed because the
+ * object changed under it); otherwise the first one stays the video.
  */
-bool
+static vtp_reg
+register_again(const char *id, const char *bucket, const char *key, const char *etag, int64 size,
+			   const char *sequencer)
+{
+	Oid			types[5] = {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
+	Datum		v[5] = {TXT(id), TXT(etag), Int64GetDatum(size), TXT(sequencer), TXT(key)};
+	char		nulls[5] = {' ', ' ', size < 0 ? 'n' : ' ', ' ', ' '};
+	char	   *t = rel("vtp_videos");
+	char	   *old_bucket,
+			   *old_key,
+			   *old_seq;
+
+	if (run(psprintf("SELECT bucket, key, source_sequencer, etag = $2 FROM %s WHERE id = $1::pg_catalog.uuid FOR UPDATE", t),
+			2, types, v, NULL, SPI_OK_SELECT) != 1)
+		return VTP_REG_ID_TAKEN;	/* gone meanwhile */
+	old_bucket = col(0, 1);
+	old_key = col(0, 2);
+	old_seq = col(0, 3);
+	if (strcmp(old_bucket, bucket) != 0 || strcmp(old_key, key) != 0)
+		return VTP_REG_ID_TAKEN;
+	if (strcmp(col(0, 4), "t") == 0)
+		return VTP_REG_EXISTS;
+	if (older(sequencer, old_seq))
+		return VTP_REG_SUPERSEDED;
+	if (run(psprintf("UPDATE %s SET etag = $2, source_size = $3, source_sequencer = $4, status = 'Pending', "
+					 "attempts = 0, error_code = NULL, error = NULL, probe = NULL, progress = NULL, "
+					 "task_sent_at = NULL, claimed_by = NULL, lease_until = NULL "
+					 "WHERE id = $1::pg_catalog.uuid AND key = $5 AND (status = 'Pending' OR "
+					 "(status = 'Failed' AND error_code = 'source_changed'))", t),
+			5, types, v, nulls, SPI_OK_UPDATE) == 1)
+		return VTP_REG_REPLACED;
+	return VTP_REG_ID_TAKEN;
+}
+
+/*
+ * Record a source object once per version (bucket, key, ETag). A key vtp
+ * handed out carries its video's id, which the row then gets. An
+ * announcement older (by S3's sequencer) than a version already known for
+ * the key is ignored: events come out of order.
+ */
+vtp_reg
 catalog_register(const char *bucket, const char *key, const char *etag, int64 size,
-				 const char *sequencer, char *id_out, bool *created)
+				 const char *sequencer, char *id_out)
 {
 	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
 	char		hint[37];
@@ -135,22 +215,37 @@ catalog_register(const char *bucket, const char *key, const char *etag, int64 si
 	has_hint ? TXT(hint) : (Datum) 0};
 	char		nulls[6] = {' ', ' ', ' ', size < 0 ? 'n' : ' ', ' ', has_hint ? ' ' : 'n'};
 	char	   *t = rel("vtp_videos");
-	char	   *sql;
-	char	   *id;
+	uint64		n,
+				i;
 
-	sql = psprintf("INSERT INTO %s (id, bucket, key, etag, source_size, source_sequencer) "
-				   "VALUES (COALESCE($6::pg_catalog.uuid, pg_catalog.gen_random_uuid()), $1, $2, $3, $4, $5) "
-				   "ON CONFLICT DO NOTHING RETURNING id::pg_catalog.text", t);
-	*created = run(sql, 6, types, v, nulls, SPI_OK_INSERT_RETURNING) == 1;
-	if (!*created)
+	id_out[0] = '\0';
+	if (has_hint)
 	{
-		sql = psprintf("SELECT id::pg_catalog.text FROM %s WHERE bucket = $1 AND key = $2 AND etag = $3", t);
-		if (run(sql, 3, types, v, nulls, SPI_OK_SELECT) != 1)
-			return false;
+		strlcpy(id_out, hint, 37);
+		if (run(psprintf("SELECT 1 FROM %s WHERE id = $6::pg_catalog.uuid", t), 6, types, v, nulls, SPI_OK_SELECT) == 1)
+			return register_again(hint, bucket, key, etag, size, sequencer);
 	}
-	id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	strlcpy(id_out, id, 37);
-	return true;
+	else
+	{
+		n = run(psprintf("SELECT source_sequencer FROM %s WHERE bucket = $1 AND key = $2 AND etag <> $3", t),
+				3, types, v, nulls, SPI_OK_SELECT);
+		for (i = 0; i < n; i++)
+			if (older(sequencer, col(i, 1)))
+				return VTP_REG_SUPERSEDED;
+	}
+	if (run(psprintf("INSERT INTO %s (id, bucket, key, etag, source_size, source_sequencer) "
+					 "VALUES (COALESCE($6::pg_catalog.uuid, pg_catalog.gen_random_uuid()), $1, $2, $3, $4, $5) "
+					 "ON CONFLICT DO NOTHING RETURNING id::pg_catalog.text", t),
+			6, types, v, nulls, SPI_OK_INSERT_RETURNING) == 1)
+	{
+		strlcpy(id_out, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), 37);
+		return VTP_REG_CREATED;
+	}
+	if (run(psprintf("SELECT id::pg_catalog.text FROM %s WHERE bucket = $1 AND key = $2 AND etag = $3", t),
+			3, types, v, nulls, SPI_OK_SELECT) != 1)
+		return VTP_REG_ID_TAKEN;	/* its id was taken meanwhile */
+	strlcpy(id_out, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), 37);
+	return VTP_REG_EXISTS;
 }
 
 int
@@ -198,13 +293,14 @@ catalog_claim(const char *id, const char *owner, int lease_seconds, vtp_claim *o
 				   "progress = 0, error_code = NULL, error = NULL "
 				   "WHERE id = $1::pg_catalog.uuid AND (status = 'Pending' OR "
 				   "(status = 'Processing' AND lease_until < pg_catalog.now())) "
-				   "RETURNING bucket, key, attempts", t);
+				   "RETURNING bucket, key, attempts, etag", t);
 	if (run(sql, 3, types, v, NULL, SPI_OK_UPDATE_RETURNING) == 1)
 	{
 		out->found = out->claimed = true;
 		out->bucket = col(0, 1);
 		out->key = col(0, 2);
 		out->attempts = atoi(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
+		out->etag = col(0, 4);
 		strlcpy(out->status, "Processing", sizeof(out->status));
 		return;
 	}
@@ -218,7 +314,8 @@ catalog_claim(const char *id, const char *owner, int lease_seconds, vtp_claim *o
 	}
 }
 
-void
+/* Renew the lease; false if this attempt no longer owns the video (cancelled, deleted, taken over). */
+bool
 catalog_extend_lease(const char *id, int attempts, int lease_seconds, double progress, double eta_seconds)
 {
 	Oid			types[5] = {TEXTOID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID};
@@ -226,10 +323,10 @@ catalog_extend_lease(const char *id, int attempts, int lease_seconds, double pro
 	Float8GetDatum(eta_seconds)};
 	char		nulls[5] = {' ', ' ', ' ', ' ', eta_seconds < 0 ? 'n' : ' '};
 
-	run(psprintf("UPDATE %s SET lease_until = pg_catalog.now() + $3 * interval '1 second', progress = $4, "
-				 "progress_eta = pg_catalog.now() + $5 * interval '1 second' "
-				 "WHERE id = $1::pg_catalog.uuid AND status = 'Processing' AND attempts = $2",
-				 rel("vtp_videos")), 5, types, v, nulls, SPI_OK_UPDATE);
+	return run(psprintf("UPDATE %s SET lease_until = pg_catalog.now() + $3 * interval '1 second', progress = $4, "
+						"progress_eta = pg_catalog.now() + $5 * interval '1 second' "
+						"WHERE id = $1::pg_catalog.uuid AND status = 'Processing' AND attempts = $2",
+						rel("vtp_videos")), 5, types, v, nulls, SPI_OK_UPDATE) == 1;
 }
 
 void
@@ -315,8 +412,51 @@ catalog_reset_owned(const char *owner)
 	Oid			types[1] = {TEXTOID};
 	Datum		v[1] = {TXT(owner)};
 
+	/* a fresh task from the outbox: the old message may be invisible for a while */
 	return (int) run(psprintf("UPDATE %s SET status = 'Pending', claimed_by = NULL, lease_until = NULL, "
+							  "task_sent_at = NULL, "
 							  "error_code = 'interrupted', error = 'the worker stopped during the transcode' "
 							  "WHERE status = 'Processing' AND claimed_by = $1", rel("vtp_videos")),
 					 1, types, v, NULL, SPI_OK_UPDATE);
+}
+
+/* An object to delete after commit (etag NULL: whatever version is there), if no live row uses it then. */
+void
+catalog_trash(const char *bucket, const char *key, const char *etag, const char *video_id, const char *reason)
+{
+	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		v[5] = {TXT(bucket), TXT(key), etag ? TXT(etag) : (Datum) 0,
+	video_id ? TXT(video_id) : (Datum) 0, TXT(reason)};
+	char		nulls[5] = {' ', ' ', etag ? ' ' : 'n', video_id ? ' ' : 'n', ' '};
+
+	char	   *t = rel("vtp_trash");
+
+	/* once per object: a pass that finds it again adds nothing */
+	run(psprintf("INSERT INTO %s (bucket, key, etag, video_id, reason) "
+				 "SELECT $1, $2, $3, $4::pg_catalog.uuid, $5 WHERE NOT EXISTS "
+				 "(SELECT 1 FROM %s WHERE bucket = $1 AND key = $2 AND etag IS NOT DISTINCT FROM $3)",
+				 t, t), 5, types, v, nulls, SPI_OK_INSERT);
+}
+
+void
+catalog_source_deleted(const char *id)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		v[1] = {TXT(id)};
+
+	run(psprintf("UPDATE %s SET source_deleted_at = pg_catalog.now() WHERE id = $1::pg_catalog.uuid",
+				 rel("vtp_videos")), 1, types, v, NULL, SPI_OK_UPDATE);
+}
+
+/* The video's status, or NULL if there is no such video. */
+char *
+catalog_video_status(const char *id)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		v[1] = {TXT(id)};
+
+	if (run(psprintf("SELECT status::pg_catalog.text FROM %s WHERE id = $1::pg_catalog.uuid", rel("vtp_videos")),
+			1, types, v, NULL, SPI_OK_SELECT) != 1)
+		return NULL;
+	return col(0, 1);
 }

@@ -444,3 +444,15 @@ json_get_num(const json_value *v, const char *key, double *out)
 	}
 	return false;
 }
+
+bool
+json_get_int(const json_value *v, const char *key, int64_t lo, int64_t hi, int64_t *out)
+{
+	double		d;
+
+	/* compare as doubles first: casting an out-of-range double is undefined */
+	if (!json_get_num(v, key, &d) || !(d >= (double) lo && d <= (double) hi))
+		return false;
+	*out = (int64_t) d;
+	return true;
+}

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum json_type
 {
@@ -46,5 +47,7 @@ extern const json_value *json_get(const json_value *v, const char *key);
 extern const char *json_get_str(const json_value *v, const char *key);
 /* The member as a number (a JSON number or a numeric string); false if not. */
 extern bool json_get_num(const json_value *v, const char *key, double *out);
+/* The member as an integer in [lo, hi] (fractions truncated); false if not a number or out of range. */
+extern bool json_get_int(const json_value *v, const char *key, int64_t lo, int64_t hi, int64_t *out);
 
 #endif

@@ -16,11 +16,19 @@
 #include "creds.h"
 
 static vtp_abort_mode abort_mode = VTP_ABORT_ON_INTERRUPT;
+static volatile bool abort_requested = false;
 
 void
 vtp_aws_set_abort_mode(vtp_abort_mode m)
 {
 	abort_mode = m;
+}
+
+/* Abort transfers in flight (a task that lost its video), until cleared. */
+void
+vtp_aws_request_abort(bool on)
+{
+	abort_requested = on;
 }
 
 /* Runs inside libcurl's progress callback: read flags only, never ereport. */
@@ -29,7 +37,7 @@ pg_abort_check(void *arg)
 {
 	if (abort_mode == VTP_ABORT_NEVER)
 		return 0;
-	if (ShutdownRequestPending || ProcDiePending || QueryCancelPending)
+	if (ShutdownRequestPending || ProcDiePending || QueryCancelPending || abort_requested)
 		return 1;
 	return 0;
 }

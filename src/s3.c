@@ -2,7 +2,7 @@
  * s3.c — S3 object calls: HEAD, GET to a file, PUT (single or multipart from
  * a file, one part in memory at a time), DELETE (no PostgreSQL).
  */
-#include "aws.h"
+#include "s3_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S3_MIN_PART (5 * 1024 * 1024)
-#define S3_MAX_PARTS 10000
 
 typedef struct s3_loc
 {
@@ -59,10 +57,10 @@ s3_loc_free(s3_loc *l)
 	vbuf_free(&l->path);
 }
 
-static int
-s3_call(aws_client *c, const char *method, const char *bucket, const char *key, const char *query,
-		const void *body, size_t body_len, const char *content_type, int out_fd, int64_t max_out,
-		aws_response *resp, aws_error *err)
+int
+s3_call_if(aws_client *c, const char *method, const char *bucket, const char *key, const char *query,
+		   const void *body, size_t body_len, const char *content_type, int out_fd, int64_t max_out,
+		   const char *if_match, aws_response *resp, aws_error *err)
 {
 	s3_loc		l;
 	aws_request r;
@@ -81,8 +79,41 @@ s3_call(aws_client *c, const char *method, const char *bucket, const char *key, 
 	r.content_type = content_type;
 	r.out_fd = out_fd;
 	r.max_out = max_out;
+	r.if_match = if_match && if_match[0] ? if_match : NULL;
 	rc = aws_perform(c, &r, resp, err);
 	s3_loc_free(&l);
+	return rc;
+}
+
+int
+s3_call(aws_client *c, const char *method, const char *bucket, const char *key, const char *query,
+		const void *body, size_t body_len, const char *content_type, int out_fd, int64_t max_out,
+		aws_response *resp, aws_error *err)
+{
+	return s3_call_if(c, method, bucket, key, query, body, body_len, content_type, out_fd, max_out,
+					  NULL, resp, err);
+}
+
+/* A clean-up call: short, and not cut short by a shutdown or a cancel. */
+int
+s3_cleanup_call(aws_client *c, const char *method, const char *bucket, const char *key, const char *query,
+				aws_error *err)
+{
+	aws_response resp;
+	int			(*saved_check) (void *) = c->abort_check;
+	long		saved_timeout = c->timeout_ms;
+	int			saved_retries = c->max_retries,
+				rc;
+
+	memset(&resp, 0, sizeof(resp));
+	c->abort_check = NULL;
+	c->timeout_ms = c->timeout_ms > 5000 ? 5000 : c->timeout_ms;
+	c->max_retries = 1;
+	rc = s3_call(c, method, bucket, key, query, NULL, 0, NULL, -1, 0, &resp, err);
+	c->abort_check = saved_check;
+	c->timeout_ms = saved_timeout;
+	c->max_retries = saved_retries;
+	aws_response_free(&resp);
 	return rc;
 }
 
@@ -105,7 +136,7 @@ s3_head(aws_client *c, const char *bucket, const char *key, s3_object_info *info
 
 int
 s3_get_to_file(aws_client *c, const char *bucket, const char *key, const char *path,
-			   int64_t max_bytes, aws_error *err)
+			   int64_t max_bytes, const char *if_match, aws_error *err)
 {
 	aws_response resp;
 	int			fd,
@@ -121,7 +152,7 @@ s3_get_to_file(aws_client *c, const char *bucket, const char *key, const char *p
 		err->transient = true;
 		return -1;
 	}
-	rc = s3_call(c, "GET", bucket, key, NULL, NULL, 0, NULL, fd, max_bytes, &resp, err);
+	rc = s3_call_if(c, "GET", bucket, key, NULL, NULL, 0, NULL, fd, max_bytes, if_match, &resp, err);
 	if (rc == 0 && resp.content_length >= 0 && resp.written != resp.content_length)
 	{
 		vtp_strlcpy(err->code, "ShortRead", sizeof(err->code));
@@ -342,19 +373,9 @@ s3_stream_abort(s3_stream *st)
 {
 	if (!st->done && st->upload_id[0])
 	{
-		aws_response resp;
 		aws_error	ignored;
-		vbuf		q = VBUF_INIT;
-		int			saved = st->c->max_retries;
 
-		memset(&resp, 0, sizeof(resp));
-		vbuf_puts(&q, "uploadId=");
-		sigv4_uri_encode(&q, st->upload_id, true);
-		st->c->max_retries = 1;
-		s3_call(st->c, "DELETE", st->bucket, st->key, q.data, NULL, 0, NULL, -1, 0, &resp, &ignored);
-		st->c->max_retries = saved;
-		aws_response_free(&resp);
-		vbuf_free(&q);
+		s3_abort_upload(st->c, st->bucket, st->key, st->upload_id, &ignored);
 	}
 	s3_stream_free(st);
 }

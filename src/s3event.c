@@ -98,7 +98,6 @@ parse_record(const json_value *r, s3_record *out, char *err, size_t errlen)
 	const json_value *object = json_get(s3, "object");
 	const char *bname = json_get_str(bucket, "name");
 	const char *rawkey = json_get_str(object, "key");
-	double		size;
 	char	   *key;
 
 	if (r->type != JSON_OBJECT)
@@ -135,7 +134,9 @@ parse_record(const json_value *r, s3_record *out, char *err, size_t errlen)
 	out->event_name = vtp_strdup(name);
 	out->bucket = vtp_strdup(bname);
 	out->key = key;
-	out->size = json_get_num(object, "size", &size) && size >= 0 ? (int64_t) size : -1;
+	/* S3 objects stop at 5 TiB; a size no object can have is unknown */
+	if (!json_get_int(object, "size", 0, INT64_C(1) << 53, &out->size))
+		out->size = -1;
 	out->etag = clean_etag(json_get_str(object, "eTag"));
 	out->sequencer = vtp_strdup(json_get_str(object, "sequencer"));
 	return 1;

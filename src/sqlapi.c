@@ -16,18 +16,6 @@
 
 PG_FUNCTION_INFO_V1(vtp_enqueue);
 
-static bool wake_at_commit = false;
-static bool xact_callback_registered = false;
-
-static void
-vtp_xact_callback(XactEvent event, void *arg)
-{
-	if (event == XACT_EVENT_COMMIT && wake_at_commit)
-		vtp_wake_ingest();
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
-		wake_at_commit = false;
-}
-
 static void
 check_name(const char *what, const char *v, int maxlen)
 {
@@ -50,7 +38,7 @@ vtp_enqueue(PG_FUNCTION_ARGS)
 	aws_error	err;
 	s3_object_info info;
 	char		id[37];
-	bool		created;
+	vtp_reg		reg;
 	int			rc;
 
 	check_name("bucket", bucket, 63);
@@ -72,18 +60,15 @@ vtp_enqueue(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "vtp: SPI_connect failed");
-	if (!catalog_register(bucket, key, info.etag, info.size, "", id, &created))
-		elog(ERROR, "vtp: could not register \"%s\"", key);
+	reg = catalog_register(bucket, key, info.etag, info.size, "", id);
 	SPI_finish();
-
-	if (created)
-	{
-		if (!xact_callback_registered)
-		{
-			RegisterXactCallback(vtp_xact_callback, NULL);
-			xact_callback_registered = true;
-		}
-		wake_at_commit = true;
-	}
+	if (reg == VTP_REG_ID_TAKEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("video %s already works on another version of s3://%s/%s", id, bucket, key),
+				 errdetail("The key carries the id of a video that has started on a different upload (ETag %s is new).",
+						   info.etag)));
+	if (reg == VTP_REG_CREATED || reg == VTP_REG_REPLACED)
+		vtp_wake_at_commit(VTP_WAKE_INGEST);
 	PG_RETURN_DATUM(DirectFunctionCall1(uuid_in, CStringGetDatum(id)));
 }

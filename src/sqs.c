@@ -166,14 +166,14 @@ sqs_receive(aws_client *c, const char *queue_url, int max, int wait_seconds, int
 		for (m = list->child; m; m = m->next)
 		{
 			sqs_message *o = &(*msgs)[n];
-			double		cnt = 0;
+			int64_t		cnt = 0;
 
 			if (json_get_str(m, "ReceiptHandle") == NULL)
 				continue;
 			o->message_id = vtp_strdup(json_get_str(m, "MessageId"));
 			o->receipt_handle = vtp_strdup(json_get_str(m, "ReceiptHandle"));
 			o->body = vtp_strdup(json_get_str(m, "Body"));
-			o->receive_count = json_get_num(json_get(m, "Attributes"), "ApproximateReceiveCount", &cnt)
+			o->receive_count = json_get_int(json_get(m, "Attributes"), "ApproximateReceiveCount", 0, INT32_MAX, &cnt)
 				? (int) cnt : 0;
 			n++;
 		}
@@ -195,4 +195,46 @@ sqs_messages_free(sqs_message *msgs, int n)
 		free(msgs[i].body);
 	}
 	free(msgs);
+}
+
+json_value *
+sqs_get_attributes(aws_client *c, const char *queue_url, aws_error *err)
+{
+	vbuf		b = VBUF_INIT;
+	aws_response resp;
+	json_value *doc,
+			   *attrs = NULL,
+			  **pp;
+
+	vbuf_puts(&b, "{\"QueueUrl\":");
+	vbuf_json_string(&b, queue_url);
+	vbuf_puts(&b, ",\"AttributeNames\":[\"All\"]}");
+	memset(&resp, 0, sizeof(resp));
+	if (sqs_call(c, "GetQueueAttributes", b.data, 0, &resp, err) != 0)
+	{
+		vbuf_free(&b);
+		aws_response_free(&resp);
+		return NULL;
+	}
+	vbuf_free(&b);
+	doc = json_parse(vbuf_str(&resp.body), resp.body.len, NULL, 0);
+	aws_response_free(&resp);
+	/* detach "Attributes" from the document */
+	for (pp = doc ? &doc->child : NULL; pp && *pp; pp = &(*pp)->next)
+		if ((*pp)->key && strcmp((*pp)->key, "Attributes") == 0 && (*pp)->type == JSON_OBJECT)
+		{
+			attrs = *pp;
+			*pp = attrs->next;
+			attrs->next = NULL;
+			break;
+		}
+	json_free(doc);
+	if (attrs == NULL)
+	{
+		memset(err, 0, sizeof(*err));
+		vtp_strlcpy(err->code, "BadResponse", sizeof(err->code));
+		vtp_strlcpy(err->message, "GetQueueAttributes answered without Attributes", sizeof(err->message));
+		err->transient = true;
+	}
+	return attrs;
 }

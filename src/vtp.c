@@ -52,6 +52,12 @@ char	   *vtp_upload_listen = NULL;
 int			vtp_upload_max_mb = 10240;
 int			vtp_upload_max_concurrent = 8;
 int			vtp_upload_idle_timeout_s = 30;
+int			vtp_reconcile_interval_s = 60;
+int			vtp_task_resend_after_s = 15 * 60;
+int			vtp_orphan_object_age_s = 10 * 60;
+int			vtp_stale_upload_age_s = 24 * 3600;
+int			vtp_failed_retention_s = 7 * 86400;
+int			vtp_storage_outage_timeout_s = 5 * 60;
 
 VtpShared  *vtp_shared = NULL;
 
@@ -170,18 +176,30 @@ define_gucs(void)
 							NULL, &vtp_upload_max_concurrent, 8, 1, 1000, PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("vtp.upload_idle_timeout", "An upload connection that sends nothing for this long is closed.",
 							NULL, &vtp_upload_idle_timeout_s, 30, 1, 3600, PGC_POSTMASTER, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.reconcile_interval", "How often the reconciler looks for stuck, lost and orphaned work.",
+							NULL, &vtp_reconcile_interval_s, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.task_resend_after", "A Pending video whose task went out this long ago, untouched since, gets a new task when the tasks queue has none waiting.",
+							NULL, &vtp_task_resend_after_s, 15 * 60, 1, 86400 * 7, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.orphan_object_age", "An object under the upload prefix that no video knows is ingested once it is this old (its notification was lost).",
+							NULL, &vtp_orphan_object_age_s, 10 * 60, 1, 86400 * 30, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.stale_upload_age", "Incomplete multipart uploads older than this are aborted in the temp and output buckets.",
+							NULL, &vtp_stale_upload_age_s, 24 * 3600, 1, 86400 * 30, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.failed_retention", "How long the original of a Failed video is kept for vtp_retry (0 = for ever).",
+							NULL, &vtp_failed_retention_s, 7 * 86400, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.storage_outage_timeout", "How long a transcode step waits for S3 to answer again before the attempt fails.",
+							NULL, &vtp_storage_outage_timeout_s, 5 * 60, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("vtp");
 }
 
-void
+static void
 vtp_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(VtpShared)));
+	RequestAddinShmemSpace(vtp_shmem_size());
 }
 
-void
+static void
 vtp_shmem_startup(void)
 {
 	bool		found;
@@ -189,27 +207,10 @@ vtp_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	vtp_shared = ShmemInitStruct("vtp", sizeof(VtpShared), &found);
+	vtp_shared = ShmemInitStruct("vtp", vtp_shmem_size(), &found);
 	if (!found)
-	{
-		SpinLockInit(&vtp_shared->mutex);
-		vtp_shared->ingest_procno = -1;
-	}
+		vtp_shmem_init(vtp_shared);
 	LWLockRelease(AddinShmemInitLock);
-}
-
-void
-vtp_wake_ingest(void)
-{
-	int			procno;
-
-	if (vtp_shared == NULL)
-		return;
-	SpinLockAcquire(&vtp_shared->mutex);
-	procno = vtp_shared->ingest_procno;
-	SpinLockRelease(&vtp_shared->mutex);
-	if (procno >= 0)
-		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
 }
 
 static void
@@ -249,6 +250,7 @@ _PG_init(void)
 	shmem_startup_hook = vtp_shmem_startup;
 
 	register_worker("vtp ingest", "vtp ingest", "vtp_ingest_main", 0);
+	register_worker("vtp reconcile", "vtp reconcile", "vtp_reconcile_main", 0);
 	for (i = 0; i < vtp_transcode_workers; i++)
 	{
 		char		name[BGW_MAXLEN];

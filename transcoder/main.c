@@ -6,6 +6,10 @@
  *                 [--hd-preset faster] [--hd-crf 22]    (rungs of 1080p and up)
  *                 [--max-width 7680] [--max-height 4320]
  *                 [--max-duration 14400] [--max-streams 16]
+ *   vtp-transcode --check-sandbox --input FILE --outdir DIR
+ *                 (prints what the sandbox refuses)
+ *
+ * Before the source is opened the process is sandboxed (sandbox.c).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,6 +61,9 @@ main(int argc, char **argv)
 {
 	tc_options	opt;
 	int			i;
+	bool		check_sandbox = false,
+				landlocked;
+	char		err[256];
 
 	memset(&opt, 0, sizeof(opt));
 	opt.renditions = "480p,720p,1080p";
@@ -75,6 +82,11 @@ main(int argc, char **argv)
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (strcmp(a, "--check-sandbox") == 0)
+		{
+			check_sandbox = true;
+			continue;
+		}
 		if (v == NULL)
 			usage();
 		if (strcmp(a, "--input") == 0)
@@ -107,5 +119,12 @@ main(int argc, char **argv)
 	}
 	if (opt.input == NULL || opt.outdir == NULL)
 		usage();
+	if (check_sandbox)
+		return tc_check_sandbox(opt.input, opt.outdir);
+	if (tc_sandbox(opt.input, opt.outdir, &landlocked, err, sizeof(err)) != 0)
+	{
+		tc_report_error("sandbox_unavailable", "%s", err);
+		return EXIT_INTERNAL;
+	}
 	return tc_run(&opt);
 }

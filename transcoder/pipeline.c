@@ -297,6 +297,28 @@ decode(tc *t, int idx, AVPacket *pkt)
 	return 0;
 }
 
+/*
+ * A source whose video stops well before the duration its container
+ * declares is truncated or damaged: failing beats publishing half a video.
+ * (Durations estimated from the bit rate, as in MPEG-TS, are not trusted.)
+ */
+static int
+check_complete(tc *t)
+{
+	double		got = t->next_vpts * av_q2d(t->ic->streams[t->vidx]->time_base);
+	double		want = t->probe.duration;
+
+	if (want <= 0 || t->ic->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE)
+		return 0;
+	if (got < want * 0.9 && want - got > 1.0)
+	{
+		tc_report_error("truncated", "the video stops at %.1f s of the %.1f s the file declares: it is truncated or damaged",
+						got, want);
+		return EXIT_MEDIA;
+	}
+	return 0;
+}
+
 static void
 report_plan(tc *t, const ladder_plan *plan)
 {
@@ -456,6 +478,8 @@ tc_run(const tc_options *opt)
 		ret = EXIT_MEDIA;
 		goto out;
 	}
+	if ((ret = check_complete(&t)) != 0)
+		goto out;
 	/* close at the end of the last frame, not its start, or fps drops it */
 	if ((ret = av_buffersrc_close(t.vsrc, t.next_vpts, AV_BUFFERSRC_FLAG_PUSH)) < 0 ||
 		(ret = drain_video(&t, 1)) != 0)

@@ -6,6 +6,8 @@
  */
 #include "pipeline.h"
 
+#include <libavutil/avstring.h>
+
 double
 now_s(void)
 {
@@ -25,6 +27,53 @@ fail_av(const char *code, int exitcode, const char *what, int err)
 	return exitcode;
 }
 
+/* What the file looks like to libavformat's probe, for a clear refusal. */
+static const char *
+sniff_format(const char *path)
+{
+	static unsigned char buf[4096 + AVPROBE_PADDING_SIZE];
+	AVProbeData pd;
+	const AVInputFormat *f;
+	FILE	   *fp = fopen(path, "rb");
+	int			score = 0;
+
+	if (fp == NULL)
+		return NULL;
+	memset(buf, 0, sizeof(buf));
+	pd.buf_size = (int) fread(buf, 1, 4096, fp);
+	fclose(fp);
+	pd.buf = buf;
+	pd.filename = "";
+	pd.mime_type = NULL;
+	f = av_probe_input_format3(&pd, 1, &score);
+	return f && score > AVPROBE_SCORE_RETRY ? f->name : NULL;
+}
+
+/* Picture sizes the container declares, checked before anything is decoded. */
+static int
+check_declared_sizes(tc *t)
+{
+	for (unsigned i = 0; i < t->ic->nb_streams; i++)
+	{
+		AVCodecParameters *p = t->ic->streams[i]->codecpar;
+
+		if (p->codec_type == AVMEDIA_TYPE_VIDEO &&
+			(p->width > t->opt->max_width || p->height > t->opt->max_height))
+		{
+			tc_report_error("too_large", "picture %dx%d exceeds the limit %dx%d",
+							p->width, p->height, t->opt->max_width, t->opt->max_height);
+			return EXIT_MEDIA;
+		}
+	}
+	if ((int) t->ic->nb_streams > t->opt->max_streams)
+	{
+		tc_report_error("too_many_streams", "source has %u streams; the limit is %d",
+						t->ic->nb_streams, t->opt->max_streams);
+		return EXIT_MEDIA;
+	}
+	return 0;
+}
+
 int
 open_input(tc *t)
 {
@@ -32,14 +81,41 @@ open_input(tc *t)
 	int			ret;
 	AVStream   *st;
 	const uint8_t *sd;
+	struct stat st_in;
 
+	if (stat(t->opt->input, &st_in) == 0 && st_in.st_size == 0)
+	{
+		tc_report_error("empty", "the file is empty (0 bytes)");
+		return EXIT_MEDIA;
+	}
 	av_dict_set(&o, "protocol_whitelist", "file", 0);
 	av_dict_set(&o, "format_whitelist", FORMAT_WHITELIST, 0);
 	av_dict_set(&o, "max_streams", "64", 0);
 	ret = avformat_open_input(&t->ic, t->opt->input, NULL, &o);
 	av_dict_free(&o);
 	if (ret < 0)
+	{
+		const char *seen = sniff_format(t->opt->input);
+
+		if (seen && !av_match_list(seen, FORMAT_WHITELIST, ','))
+		{
+			tc_report_error("unreadable", "not a video file vtp can read: it is %s, which vtp does not open "
+							"(only MP4/MOV, Matroska/WebM, AVI and MPEG-TS; never playlists)", seen);
+			return EXIT_MEDIA;
+		}
+		if (seen)
+		{
+			char		e[AV_ERROR_MAX_STRING_SIZE];
+
+			av_strerror(ret, e, sizeof(e));
+			tc_report_error("unreadable", "the file starts like %s but cannot be opened: it is truncated or damaged (%s)",
+							strncmp(seen, "mov", 3) == 0 ? "MP4/MOV" : seen, e);
+			return EXIT_MEDIA;
+		}
 		return fail_av("unreadable", EXIT_MEDIA, "not a video file vtp can read", ret);
+	}
+	if ((ret = check_declared_sizes(t)) != 0)
+		return ret;
 	ret = avformat_find_stream_info(t->ic, NULL);
 	if (ret < 0)
 		return fail_av("unreadable", EXIT_MEDIA, "could not read stream information", ret);

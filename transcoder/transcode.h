@@ -7,6 +7,8 @@
 #ifndef VTP_TRANSCODE_H
 #define VTP_TRANSCODE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../src/ladder.h"
@@ -55,5 +57,13 @@ extern void tc_report_progress(double percent, double speed, double eta_seconds)
 
 /* Runs the whole transcode; returns an exit code. */
 extern int	tc_run(const tc_options *opt);
+
+/*
+ * The sandbox (sandbox.c): seccomp refuses sockets, exec and ptrace;
+ * Landlock, where the kernel has it, limits the file system to reading the
+ * source and writing the output directory. 0, or -1 with err.
+ */
+extern int	tc_sandbox(const char *input, const char *outdir, bool *landlocked, char *err, size_t errlen);
+extern int	tc_check_sandbox(const char *input, const char *outdir);
 
 #endif

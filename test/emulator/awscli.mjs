@@ -5,12 +5,18 @@
 //
 //   node awscli.mjs put BUCKET KEY FILE [--notify QUEUE_URL]
 //   node awscli.mjs notify QUEUE_URL BUCKET KEY [TIMES]    (HEADs for size/ETag)
+//   node awscli.mjs notify-raw QUEUE_URL BUCKET KEY SIZE ETAG SEQUENCER   (a given version's record)
 //   node awscli.mjs get BUCKET KEY FILE
 //   node awscli.mjs head BUCKET KEY                         -> {"status":..,"size":..,"etag":..}
 //   node awscli.mjs list BUCKET [PREFIX]                    -> one key a line
 //   node awscli.mjs uploads BUCKET                         -> keys of unfinished multipart uploads
 //   node awscli.mjs send QUEUE_URL BODY
 //   node awscli.mjs count QUEUE_URL                         -> visible+invisible messages
+//   node awscli.mjs attrs QUEUE_URL                         -> the queue's attributes as JSON
+//   node awscli.mjs drain QUEUE_URL                         -> receives and deletes every visible message; prints their bodies
+//   node awscli.mjs initiate BUCKET KEY                     -> starts a multipart upload and leaves it; prints its UploadId
+//   node awscli.mjs outage SECONDS                          -> the server goes down for SECONDS
+//   node awscli.mjs batch QUEUE_URL BUCKET PREFIX COUNT FILE -> PUTs FILE as PREFIX01.mp4 … and notifies each
 //
 // Environment: VTP_ENDPOINT (the proxy), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY.
 import { readFileSync, writeFileSync, statSync } from "node:fs";
@@ -95,6 +101,9 @@ try {
   } else if (cmd === "notify") {
     // prints when the notification was sent (epoch seconds), for timing
     console.log((await notify(a[0], a[1], a[2], +(a[3] || 1))) / 1000);
+  } else if (cmd === "notify-raw") {
+    const [queue, bucket, key, size, etag, seq] = a;
+    await sqs("SendMessage", { QueueUrl: queue, MessageBody: notification(bucket, key, +size, etag, seq) });
   } else if (cmd === "get") {
     const r = await signed("s3", "GET", `/${a[0]}/${encodeKey(a[1])}`, {}, {}, undefined);
     if (r.status !== 200) throw new Error(`get: ${r.status} ${await r.text()}`);
@@ -112,6 +121,41 @@ try {
     for (const m of t.matchAll(/<Key>([^<]*)<\/Key>/g)) console.log(m[1]);
   } else if (cmd === "send") {
     await sqs("SendMessage", { QueueUrl: a[0], MessageBody: a[1] });
+  } else if (cmd === "attrs") {
+    console.log(JSON.stringify((await sqs("GetQueueAttributes", { QueueUrl: a[0], AttributeNames: ["All"] })).Attributes));
+  } else if (cmd === "drain") {
+    for (;;) {
+      const r = await sqs("ReceiveMessage", { QueueUrl: a[0], MaxNumberOfMessages: 10, WaitTimeSeconds: 0 });
+      if (!r.Messages || r.Messages.length === 0) break;
+      for (const m of r.Messages) {
+        console.log(m.Body);
+        await sqs("DeleteMessage", { QueueUrl: a[0], ReceiptHandle: m.ReceiptHandle });
+      }
+    }
+  } else if (cmd === "initiate") {
+    const r = await signed("s3", "POST", `/${a[0]}/${encodeKey(a[1])}`, { uploads: "" }, {}, "");
+    const t = await r.text();
+    if (r.status !== 200) throw new Error(`initiate: ${r.status} ${t}`);
+    const id = /<UploadId>([^<]*)<\/UploadId>/.exec(t)[1];
+    const body = Buffer.alloc(5 * 1024 * 1024, 7);
+    const p = await signed("s3", "PUT", `/${a[0]}/${encodeKey(a[1])}`, { partNumber: "1", uploadId: id }, {}, body);
+    if (p.status !== 200) throw new Error(`upload part: ${p.status} ${await p.text()}`);
+    console.log(id);
+  } else if (cmd === "batch") {
+    const [queue, bucket, prefix, count, file] = a;
+    const body = readFileSync(file);
+    const keys = [];
+    for (let i = 1; i <= +count; i++) {
+      const key = `${prefix}${String(i).padStart(2, "0")}.mp4`;
+      const r = await signed("s3", "PUT", `/${bucket}/${encodeKey(key)}`, {}, { "content-type": "video/mp4" }, body);
+      if (r.status !== 200) throw new Error(`put: ${r.status} ${await r.text()}`);
+      keys.push(key);
+    }
+    for (const key of keys) await notify(queue, bucket, key);
+    for (const key of keys) console.log(key);
+  } else if (cmd === "outage") {
+    const r = await fetch(`${endpoint.origin}/__vtp/outage?seconds=${+a[0]}`, { method: "POST" });
+    if (r.status !== 200) throw new Error(`outage: ${r.status}`);
   } else if (cmd === "count") {
     const r = await sqs("GetQueueAttributes", { QueueUrl: a[0], AttributeNames: ["All"] });
     console.log(+r.Attributes.ApproximateNumberOfMessages + +r.Attributes.ApproximateNumberOfMessagesNotVisible);

@@ -4,6 +4,10 @@
 //
 //   node server.mjs --port 9324 --state /tmp/state.json
 //
+// POST /__vtp/outage?seconds=N (unsigned, loopback only) takes the server down
+// for N seconds — connections are cut and refused — while the backend keeps
+// its buckets and queues, as a restarted S3/SQS endpoint would.
+//
 // Creates the buckets and queues vtp needs, then writes the endpoint and queue
 // URLs to the state file. Stops on SIGTERM/SIGINT, and by itself after
 // --max-seconds (default 4 h) so that nothing is left running.
@@ -96,6 +100,12 @@ const proxy = http.createServer((req, res) => {
     const body = Buffer.concat(chunks);
     const service = req.headers["x-amz-target"] ? "sqs" : "s3";
     if (req.url === "/health") { res.writeHead(200); res.end("ok"); return; }
+    if (req.method === "POST" && req.url.startsWith("/__vtp/outage")) {
+      const seconds = +(new URLSearchParams(req.url.split("?")[1] || "").get("seconds") || 30);
+      res.writeHead(200); res.end("down\n");
+      res.on("finish", () => outage(seconds));
+      return;
+    }
     let problem;
     try { problem = await verify(req, body, creds); }
     catch (e) { problem = { status: 403, code: "SignatureDoesNotMatch", message: String(e) }; }
@@ -134,6 +144,14 @@ const proxy = http.createServer((req, res) => {
     up.end(body);
   });
 });
+const sockets = new Set();
+proxy.on("connection", (sock) => { sockets.add(sock); sock.on("close", () => sockets.delete(sock)); });
+function outage(seconds) {
+  process.stderr.write(`emulator: outage for ${seconds} s\n`);
+  proxy.close();
+  for (const sock of sockets) sock.destroy();
+  setTimeout(() => proxy.listen(port, "127.0.0.1", () => process.stderr.write("emulator: back\n")), seconds * 1000);
+}
 proxy.listen(port, "127.0.0.1", () => {
   const state = { endpoint: `http://127.0.0.1:${port}`, backend, region: "us-east-1",
     buckets, events_queue_url: events.url, events_dlq_url: events.dlq,

@@ -15,7 +15,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(start_emulator vtp_node awscli media wait_status ffprobe_json moov_before_mdat
-  log_count);
+  log_count register wait_id wait_until check_invariants);
 
 our $ACCESS_KEY = 'vtptestkey';
 our $SECRET_KEY = 'vtptestsecret';
@@ -61,7 +61,7 @@ vtp.events_queue_url = '$s->{events_queue_url}'
 vtp.tasks_queue_url = '$s->{tasks_queue_url}'
 vtp.s3_part_size = '5MB'
 vtp.transcode_workers = 1
-log_min_messages = log
+log_min_messages = warning
 } . ($extra // ''));
 	return $node;
 }
@@ -135,6 +135,79 @@ sub moov_before_mdat
 		$pos += $len;
 	}
 	return 0;
+}
+
+# Poll $cb until it returns true or $timeout seconds pass; returns its last value.
+sub wait_until
+{
+	my ($timeout, $cb) = @_;
+	my $deadline = time() + $timeout;
+	my $v;
+	while (1)
+	{
+		$v = $cb->();
+		return $v if $v || time() > $deadline;
+		sleep 0.2;
+	}
+}
+
+# The id of the video registered for $key, waiting up to $timeout s.
+sub wait_id
+{
+	my ($node, $key, $timeout) = @_;
+	my $q = $key =~ s/'/''/gr;
+	return wait_until($timeout // 30,
+		sub { $node->safe_psql('postgres', "SELECT id FROM vtp_videos WHERE key = '$q' ORDER BY created_at DESC LIMIT 1") });
+}
+
+# PUT a file and send its S3 notification (the emulated step); returns the video id.
+sub register
+{
+	my ($node, $s, $key, $file) = @_;
+	awscli('put', 'temp-video-bucket', $key, $file);
+	awscli('notify', $s->{events_queue_url}, 'temp-video-bucket', $key);
+	return wait_id($node, $key) || die "video $key was not registered";
+}
+
+# What every fault test ends with: every video Published exactly once or
+# Failed with a reason, nothing stuck, the output bucket holding exactly the
+# renditions of Published videos (no rendition under two names, nothing
+# half-made), no original of a Published video left in the temp bucket.
+sub check_invariants
+{
+	my ($node, $label, $timeout) = @_;
+	$timeout //= 240;
+	ok( $node->poll_query_until('postgres',
+			"SELECT count(*) = 0 FROM vtp_videos WHERE status IN ('Pending', 'Processing')", 't'),
+		"$label: no video left Pending or Processing")
+	  or diag($node->safe_psql('postgres', "SELECT id, status, attempts, error_code, lease_until FROM vtp_videos WHERE status IN ('Pending', 'Processing')"));
+	is($node->safe_psql('postgres', "SELECT count(*) FROM vtp_videos WHERE status = 'Failed' AND (error_code IS NULL OR error IS NULL)"),
+		'0', "$label: every Failed video says why");
+	ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM vtp_trash', 't'),
+		"$label: the reconciler emptied the trash")
+	  or diag($node->safe_psql('postgres', 'SELECT bucket, key, reason, tries, last_error FROM vtp_trash'));
+	my @published = split /
+/, $node->safe_psql('postgres', "SELECT id FROM vtp_videos WHERE status = 'Published' ORDER BY id");
+	my @twice = grep { log_count($node, qr/video \Q$_\E Published:/) != 1 } @published;
+	is_deeply(\@twice, [], "$label: each of " . scalar(@published) . " Published videos was published exactly once");
+	my @rend = sort split /
+/, $node->safe_psql('postgres',
+		"SELECT r.key FROM vtp_renditions r JOIN vtp_videos v ON v.id = r.video_id WHERE v.status = 'Published'");
+	my @listed = sort split /
+/, awscli('list', 'output-video-bucket', 'videos/');
+	is_deeply(\@listed, \@rend, "$label: the output bucket holds exactly the Published renditions (" . scalar(@rend) . ')');
+	is($node->safe_psql('postgres', "SELECT count(*) FROM vtp_videos v WHERE status = 'Published' AND NOT EXISTS (SELECT 1 FROM vtp_renditions r WHERE r.video_id = v.id)"),
+		'0', "$label: every Published video has renditions");
+	my %left = map { $_ => 1 } split /
+/, awscli('list', 'temp-video-bucket', 'uploads/');
+	my @kept = grep { $left{$_} } split /
+/, $node->safe_psql('postgres',
+		"SELECT key FROM vtp_videos WHERE status = 'Published' AND bucket = 'temp-video-bucket'");
+	is_deeply(\@kept, [], "$label: no original of a Published video is left in the temp bucket");
+	my @owned = grep { $_->{pid} } map { { pid => $_ } } split /
+/, $node->safe_psql('postgres',
+		"SELECT child_pid FROM vtp_workers WHERE child_pid IS NOT NULL");
+	is(scalar(@owned), 0, "$label: no transcoder is running");
 }
 
 sub log_count

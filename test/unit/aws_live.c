@@ -122,10 +122,10 @@ main(int argc, char **argv)
 	CHECK(s3_head(&c, "temp-video-bucket", key, &info, &err) == 0);
 	CHECK(info.size == 12 * 1024 * 1024);
 	CHECK(strstr(info.etag, "-3") != NULL);	/* multipart ETag */
-	CHECK(s3_get_to_file(&c, "temp-video-bucket", key, dst, 0, &err) == 0);
+	CHECK(s3_get_to_file(&c, "temp-video-bucket", key, dst, 0, NULL, &err) == 0);
 	CHECK(file_equal(src, dst));
 	/* a size limit is enforced while downloading */
-	CHECK(s3_get_to_file(&c, "temp-video-bucket", key, dst, 1024 * 1024, &err) == -1);
+	CHECK(s3_get_to_file(&c, "temp-video-bucket", key, dst, 1024 * 1024, NULL, &err) == -1);
 	CHECK_STR(err.code, "TooLarge");
 	CHECK(!err.transient);
 
@@ -135,7 +135,7 @@ main(int argc, char **argv)
 	CHECK(s3_head(&c, "output-video-bucket", "small/o'k\\\".txt", &info, &err) == -1 && err.http_status == 404);
 	CHECK(!err.transient);
 	CHECK(s3_delete(&c, "output-video-bucket", "small/o'k\\\".txt", &err) == 0);	/* idempotent */
-	CHECK(s3_get_to_file(&c, "temp-video-bucket", "no/such/key", dst, 0, &err) == -1);
+	CHECK(s3_get_to_file(&c, "temp-video-bucket", "no/such/key", dst, 0, NULL, &err) == -1);
 	CHECK(err.http_status == 404 && !err.transient);
 	CHECK(s3_delete(&c, "temp-video-bucket", key, &err) == 0);
 

@@ -39,6 +39,20 @@ test_json(void)
 	CHECK(!json_get_num(v, "bad", &d));
 	json_free(v);
 
+	/* bounded integers: out of range (or beyond int64) is refused, never cast */
+	{
+		int64_t		n = 0;
+
+		v = parse("{\"ok\":42,\"big\":1e300,\"neg\":-1,\"s\":\"7\"}", err);
+		CHECK(json_get_int(v, "ok", 0, 100, &n) && n == 42);
+		CHECK(!json_get_int(v, "ok", 0, 41, &n));
+		CHECK(!json_get_int(v, "big", 0, INT64_MAX, &n));
+		CHECK(!json_get_int(v, "neg", 0, 10, &n));
+		CHECK(json_get_int(v, "s", 0, 10, &n) && n == 7);
+		CHECK(!json_get_int(v, "missing", 0, 10, &n));
+		json_free(v);
+	}
+
 	/* rejects, with reasons */
 	CHECK(parse("{\"a\":1,}", err) == NULL);
 	CHECK(parse("{\"a\" 1}", err) == NULL && strstr(err, "':'"));

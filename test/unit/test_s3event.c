@@ -65,6 +65,16 @@ test_s3event(void)
 		CHECK(s3event_parse(nokey, strlen(nokey), &ev, err, sizeof(err)) == -1 && strstr(err, "without"));
 		CHECK(s3event_parse(badesc, strlen(badesc), &ev, err, sizeof(err)) == -1 && strstr(err, "percent"));
 	}
+	/* a size no object can have is unknown, not undefined behaviour (found by fuzz_s3event) */
+	{
+		const char *huge = "{\"Records\":[{\"eventVersion\":\"2.1\",\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"b\"},\"object\":{\"key\":\"k\",\"size\":1048570000000000000000000000000000000000006}}}]}";
+		const char *neg = "{\"Records\":[{\"eventVersion\":\"2.1\",\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"b\"},\"object\":{\"key\":\"k\",\"size\":-5}}}]}";
+
+		CHECK(s3event_parse(huge, strlen(huge), &ev, err, sizeof(err)) == 0 && ev.nrecords == 1 && ev.records[0].size == -1);
+		s3event_free(&ev);
+		CHECK(s3event_parse(neg, strlen(neg), &ev, err, sizeof(err)) == 0 && ev.nrecords == 1 && ev.records[0].size == -1);
+		s3event_free(&ev);
+	}
 	/* an empty Records array is valid and yields nothing */
 	CHECK(s3event_parse("{\"Records\":[]}", 14, &ev, err, sizeof(err)) == 0 && ev.nrecords == 0);
 	s3event_free(&ev);

@@ -1,0 +1,234 @@
+/*
+ * transfer.c — a task's S3 steps: download the announced version of the
+ * source (If-Match its ETag), upload and HEAD-verify each rendition, and
+ * remove the original once Published (only that version, only from the temp
+ * bucket). While a transfer runs, the heartbeat goes on between socket polls;
+ * an S3 outage is waited out, with capped backoff and jitter, for up to
+ * vtp.storage_outage_timeout before the attempt counts as failed.
+ */
+#include "task.h"
+
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "miscadmin.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "utils/wait_event.h"
+
+/* Called between socket polls of a transfer, outside any libcurl callback. */
+static void
+transfer_tick(void *arg)
+{
+	task	   *t = arg;
+
+	vtp_worker_reload_if_asked(NULL);
+	if (!ShutdownRequestPending)
+		(void) task_heartbeat(t, false);
+}
+
+static void
+transfers_begin(task *t)
+{
+	t->c->between = transfer_tick;
+	t->c->cb_arg = t;
+}
+
+static void
+transfers_end(task *t)
+{
+	t->c->between = NULL;
+	t->c->cb_arg = NULL;
+}
+
+static task_outcome
+classify_aws(task *t, const aws_error *err, const char *what)
+{
+	if (err->aborted)
+		return t->lost ? TASK_LOST : TASK_SHUTDOWN;
+	if (err->http_status == 412)
+	{
+		task_set_error(t, "source_changed",
+					   "the object was replaced after it was announced (ETag %s is no longer there); the newer version is a video of its own",
+					   t->etag);
+		return TASK_PERMANENT;
+	}
+	task_set_error(t, err->http_status == 404 ? "source_missing" :
+				   strcmp(err->code, "TooLarge") == 0 ? "too_large" :
+				   err->transient ? "storage_unavailable" : "storage_error",
+				   "could not %s: %s (%s)", what, err->message, err->code);
+	return err->transient ? TASK_TRANSIENT : TASK_PERMANENT;
+}
+
+/*
+ * After a transient error: wait (1 s doubling to 30 s, full jitter) while
+ * heartbeating, and say whether to try again. False once the outage has
+ * lasted vtp.storage_outage_timeout, or on shutdown or a lost video.
+ */
+static bool
+wait_for_storage(task *t, time_t since, int *waits, const aws_error *err, const char *what)
+{
+	unsigned int r = 0;
+	long		cap,
+				ms;
+
+	if (!err->transient || err->aborted || t->lost)
+		return false;
+	if (time(NULL) - since >= vtp_storage_outage_timeout_s)
+		return false;
+	cap = 1000L << (*waits > 5 ? 5 : *waits);
+	if (cap > 30000)
+		cap = 30000;
+	if (RAND_bytes((unsigned char *) &r, sizeof(r)) != 1)
+		r = (unsigned int) random();
+	ms = cap / 2 + (long) (r % (unsigned int) (cap / 2 + 1));
+	if (*waits == 0)
+		ereport(LOG, (errmsg("vtp transcode: video %s: could not %s (%s); waiting for S3 (up to %d s)",
+							 t->id, what, err->message, vtp_storage_outage_timeout_s)));
+	(*waits)++;
+	vtp_slot_state("waiting for storage", t->id, t->attempts);
+	while (ms > 0)
+	{
+		long		step = ms > 1000 ? 1000 : ms;
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, step, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		vtp_worker_reload_if_asked(NULL);
+		if (ShutdownRequestPending || !task_heartbeat(t, false))
+			return false;
+		ms -= step;
+	}
+	return true;
+}
+
+task_outcome
+task_download(task *t)
+{
+	aws_error	err;
+	time_t		since = time(NULL);
+	int			waits = 0,
+				rc;
+
+	vtp_worker_activity("downloading %s", t->id);
+	vtp_slot_state("downloading", t->id, t->attempts);
+	if (pg_mkdir_p(t->dir, S_IRWXU) != 0 && errno != EEXIST)
+	{
+		task_set_error(t, "scratch_unavailable", "could not create \"%s\": %m", t->dir);
+		return TASK_TRANSIENT;
+	}
+	transfers_begin(t);
+	while ((rc = s3_get_to_file(t->c, t->bucket, t->key, t->source,
+								(int64) vtp_max_source_size_mb * 1024 * 1024, t->etag, &err)) != 0 &&
+		   wait_for_storage(t, since, &waits, &err, "download the source"))
+		vtp_slot_state("downloading", t->id, t->attempts);
+	transfers_end(t);
+	return rc == 0 ? TASK_OK : classify_aws(t, &err, "download the source");
+}
+
+/* Upload one rendition and check its size in S3. */
+static int
+put_verified(task *t, vtp_rendition *r, const char *path, off_t size, aws_error *err, bool *mismatch)
+{
+	s3_object_info info;
+
+	*mismatch = false;
+	if (s3_put_file(t->c, vtp_output_bucket, r->key, path, "video/mp4", err) != 0)
+		return -1;
+	if (s3_head(t->c, vtp_output_bucket, r->key, &info, err) != 0)
+		return -1;
+	if (info.size != size)
+	{
+		*mismatch = true;
+		task_set_error(t, "upload_mismatch", "rendition %s has %lld bytes in S3, %lld on disk",
+					   r->name, (long long) info.size, (long long) size);
+		return -1;
+	}
+	return 0;
+}
+
+task_outcome
+task_upload(task *t)
+{
+	int			i;
+
+	transfers_begin(t);
+	for (i = 0; i < t->nr; i++)
+	{
+		vtp_rendition *r = &t->r[i];
+		char	   *path = psprintf("%s/%s", t->dir, r->file);
+		struct stat st;
+		aws_error	err;
+		time_t		since = time(NULL);
+		int			waits = 0,
+					rc;
+		bool		mismatch;
+
+		r->key = psprintf("%s%s.mp4", t->out_key, r->name);
+		vtp_worker_activity("uploading %s %s", t->id, r->name);
+		vtp_slot_state("uploading", t->id, t->attempts);
+		if (stat(path, &st) != 0)
+		{
+			transfers_end(t);
+			task_set_error(t, "transcoder_crashed", "rendition file %s is missing", r->file);
+			return TASK_TRANSIENT;
+		}
+		r->bytes = st.st_size;
+		/* counted before the PUT: a cut-off multipart upload may have left an object */
+		t->nuploaded = i + 1;
+		while ((rc = put_verified(t, r, path, st.st_size, &err, &mismatch)) != 0 && !mismatch &&
+			   wait_for_storage(t, since, &waits, &err, "upload a rendition"))
+			vtp_slot_state("uploading", t->id, t->attempts);
+		if (rc != 0)
+		{
+			transfers_end(t);
+			return mismatch ? TASK_TRANSIENT : classify_aws(t, &err, "upload a rendition");
+		}
+	}
+	transfers_end(t);
+	return TASK_OK;
+}
+
+/*
+ * Remove the original of a Published video: only from the temp bucket, only
+ * the announced version (a HEAD compares the ETag first: a newer upload to
+ * the same key stays). What cannot be removed now goes to the trash, which
+ * the reconciler empties.
+ */
+void
+task_remove_original(task *t)
+{
+	s3_object_info info;
+	aws_error	err;
+	bool		gone = false;
+
+	if (strcmp(t->bucket, vtp_temp_bucket) != 0)
+		return;
+	if (s3_head(t->c, t->bucket, t->key, &info, &err) != 0)
+	{
+		if (err.http_status == 404)
+			gone = true;
+	}
+	else if (t->etag[0] && strcmp(info.etag, t->etag) != 0)
+	{
+		ereport(LOG, (errmsg("vtp transcode: video %s: s3://%s/%s was replaced by a newer upload; keeping it",
+							 t->id, t->bucket, t->key)));
+		return;
+	}
+	else if (s3_delete(t->c, t->bucket, t->key, &err) == 0)
+		gone = true;
+
+	catalog_begin();
+	if (gone)
+		catalog_source_deleted(t->id);
+	else
+	{
+		catalog_trash(t->bucket, t->key, t->etag[0] ? t->etag : NULL, t->id, "published");
+		vtp_wake_role("reconcile");
+	}
+	catalog_commit();
+	if (!gone)
+		vtp_aws_ereport(LOG, &err, "delete the original now; the reconciler will");
+}

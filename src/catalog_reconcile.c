@@ -1,0 +1,145 @@
+/*
+ * catalog_reconcile.c — the statements of the reconciler: leases that ran
+ * out, tasks that were lost, originals of Failed videos past their
+ * retention, what a listed object is to the catalog, and the trash (S3
+ * objects to delete, each only if no live video still uses it).
+ */
+#include "catalog_int.h"
+
+#include "catalog/pg_type.h"
+
+/* Processing rows whose worker stopped renewing: back to Pending (or Failed), task re-sent. */
+int
+catalog_expire_leases(void)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		v[1] = {Int32GetDatum(vtp_max_attempts)};
+
+	return (int) catalog_run(psprintf(
+									  "UPDATE %s SET status = (CASE WHEN attempts >= $1 THEN 'Failed' ELSE 'Pending' END)::%s, "
+									  "error_code = 'lease_expired', "
+									  "error = 'the worker ' || COALESCE(claimed_by, '?') || ' stopped renewing its lease', "
+									  "claimed_by = NULL, lease_until = NULL, task_sent_at = NULL "
+									  "WHERE status = 'Processing' AND lease_until < pg_catalog.now() - interval '5 seconds'",
+									  catalog_rel("vtp_videos"), catalog_rel("vtp_status")),
+							 1, types, v, NULL, SPI_OK_UPDATE);
+}
+
+/*
+ * Pending rows whose task went out long ago and that nobody touched since:
+ * the task was lost (or sits in a dead-letter queue). The outbox sends a new
+ * one. The caller runs this only when the tasks queue has nothing waiting.
+ */
+int
+catalog_resend_lost(int after_seconds)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		v[1] = {Int32GetDatum(after_seconds)};
+
+	return (int) catalog_run(psprintf(
+									  "UPDATE %s SET task_sent_at = NULL WHERE status = 'Pending' "
+									  "AND task_sent_at < pg_catalog.now() - $1 * interval '1 second' "
+									  "AND updated_at < pg_catalog.now() - $1 * interval '1 second'",
+									  catalog_rel("vtp_videos")),
+							 1, types, v, NULL, SPI_OK_UPDATE);
+}
+
+/* Originals of videos Failed longer than the retention go to the trash (temp bucket only). */
+int
+catalog_expire_failed(int retention_seconds)
+{
+	Oid			types[2] = {INT4OID, TEXTOID};
+	Datum		v[2] = {Int32GetDatum(retention_seconds), TXT(vtp_temp_bucket)};
+
+	return (int) catalog_run(psprintf(
+									  "WITH f AS (UPDATE %s SET source_deleted_at = pg_catalog.now() "
+									  "WHERE status = 'Failed' AND failed_at < pg_catalog.now() - $1 * interval '1 second' "
+									  "AND source_deleted_at IS NULL AND bucket = $2 RETURNING id, bucket, key, etag) "
+									  "INSERT INTO %s (bucket, key, etag, video_id, reason) "
+									  "SELECT bucket, key, NULLIF(etag, ''), id, 'failed_retention' FROM f",
+									  catalog_rel("vtp_videos"), catalog_rel("vtp_trash")),
+							 2, types, v, NULL, SPI_OK_INSERT);
+}
+
+/* What an object found in the temp bucket is to the catalog. */
+vtp_object_state
+catalog_object_state(const char *bucket, const char *key, const char *etag)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		v[3] = {TXT(bucket), TXT(key), TXT(etag)};
+
+	if (catalog_run(psprintf("SELECT status::pg_catalog.text, source_deleted_at IS NOT NULL FROM %s "
+							 "WHERE bucket = $1 AND key = $2 AND etag = $3",
+							 catalog_rel("vtp_videos")), 3, types, v, NULL, SPI_OK_SELECT) != 1)
+		return VTP_OBJ_UNKNOWN;
+	if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "Published") == 0 ||
+		strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2), "t") == 0)
+		return VTP_OBJ_DONE;
+	return VTP_OBJ_LIVE;
+}
+
+int
+catalog_trash_due(int limit, vtp_trash_row **rows)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		v[1] = {Int32GetDatum(limit)};
+	char	   *videos = catalog_rel("vtp_videos");
+	uint64		n,
+				i;
+
+	n = catalog_run(psprintf(
+							 "SELECT t.id, t.bucket, t.key, t.etag, t.tries, CASE "
+							 "WHEN EXISTS (SELECT 1 FROM %s r WHERE r.bucket = t.bucket AND r.key = t.key) "
+							 "  OR EXISTS (SELECT 1 FROM %s v WHERE v.bucket = t.bucket AND v.key = t.key "
+							 "    AND (v.status IN ('Pending', 'Processing') OR (v.status = 'Failed' AND v.source_deleted_at IS NULL))) "
+							 "  THEN 'forget' "
+							 "WHEN EXISTS (SELECT 1 FROM %s v WHERE v.id = t.video_id AND v.status IN ('Pending', 'Processing')) "
+							 "  THEN 'wait' ELSE 'delete' END "
+							 "FROM %s t WHERE t.next_try_at <= pg_catalog.now() ORDER BY t.id LIMIT $1",
+							 catalog_rel("vtp_renditions"), videos, videos, catalog_rel("vtp_trash")),
+					1, types, v, NULL, SPI_OK_SELECT);
+	*rows = MemoryContextAllocZero(catalog_result_cxt(), sizeof(vtp_trash_row) * (n ? n : 1));
+	for (i = 0; i < n; i++)
+	{
+		vtp_trash_row *r = &(*rows)[i];
+
+		r->id = strtoll(catalog_col(i, 1), NULL, 10);
+		r->bucket = catalog_col(i, 2);
+		r->key = catalog_col(i, 3);
+		r->etag = catalog_col(i, 4);
+		r->tries = atoi(catalog_col(i, 5));
+		r->action = strcmp(catalog_col(i, 6), "forget") == 0 ? VTP_TRASH_FORGET :
+			strcmp(catalog_col(i, 6), "wait") == 0 ? VTP_TRASH_WAIT : VTP_TRASH_DELETE;
+	}
+	return (int) n;
+}
+
+/* Forget a trash entry; if the object was deleted, the row of that version knows. */
+void
+catalog_trash_done(const vtp_trash_row *r, bool deleted)
+{
+	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		v[4] = {Int64GetDatum(r->id), TXT(r->bucket), TXT(r->key), r->etag ? TXT(r->etag) : (Datum) 0};
+	char		nulls[4] = {' ', ' ', ' ', r->etag ? ' ' : 'n'};
+
+	catalog_run(psprintf("DELETE FROM %s WHERE id = $1", catalog_rel("vtp_trash")), 4, types, v, nulls,
+				SPI_OK_DELETE);
+	if (deleted && r->etag)
+		catalog_run(psprintf("UPDATE %s SET source_deleted_at = pg_catalog.now() "
+							 "WHERE bucket = $2 AND key = $3 AND etag = $4 AND source_deleted_at IS NULL",
+							 catalog_rel("vtp_videos")), 4, types, v, nulls, SPI_OK_UPDATE);
+}
+
+/* Look at it again in seconds; with an error, a failed try (counted). */
+void
+catalog_trash_later(int64 id, int seconds, const char *error)
+{
+	Oid			types[3] = {INT8OID, INT4OID, TEXTOID};
+	Datum		v[3] = {Int64GetDatum(id), Int32GetDatum(seconds), error ? TXT(error) : (Datum) 0};
+	char		nulls[3] = {' ', ' ', error ? ' ' : 'n'};
+
+	catalog_run(psprintf("UPDATE %s SET tries = tries + (CASE WHEN $3 IS NULL THEN 0 ELSE 1 END), "
+						 "last_error = COALESCE($3, last_error), "
+						 "next_try_at = pg_catalog.now() + $2 * interval '1 second' WHERE id = $1",
+						 catalog_rel("vtp_trash")), 3, types, v, nulls, SPI_OK_UPDATE);
+}

@@ -1,0 +1,24 @@
+/*
+ * s3_int.h — S3 request helpers shared by s3.c and s3list.c (no PostgreSQL).
+ */
+#ifndef VTP_S3_INT_H
+#define VTP_S3_INT_H
+
+#include "aws.h"
+
+#define S3_MIN_PART (5 * 1024 * 1024)
+#define S3_MAX_PARTS 10000
+
+/* One signed S3 request on bucket/key (key "" for the bucket itself). */
+extern int	s3_call(aws_client *c, const char *method, const char *bucket, const char *key, const char *query,
+					const void *body, size_t body_len, const char *content_type, int out_fd, int64_t max_out,
+					aws_response *resp, aws_error *err);
+extern int	s3_call_if(aws_client *c, const char *method, const char *bucket, const char *key,
+					   const char *query, const void *body, size_t body_len, const char *content_type,
+					   int out_fd, int64_t max_out, const char *if_match, aws_response *resp, aws_error *err);
+
+/* A short body-less call that a shutdown or cancel does not cut short (aborts, deletes). */
+extern int	s3_cleanup_call(aws_client *c, const char *method, const char *bucket, const char *key,
+							const char *query, aws_error *err);
+
+#endif

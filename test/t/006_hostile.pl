@@ -1,0 +1,159 @@
+# 006_hostile.pl — uploads from strangers. Playlists saved as .mp4 that point
+# at local files and at a URL, tiny files claiming huge pictures, truncated,
+# empty, text and audio-only files go through the whole pipeline (S3 event →
+# worker → sandboxed transcoder) and each ends Failed with a clear reason, at
+# the first attempt, with nothing in the output bucket. The transcoder makes
+# no network connection (a listener the playlists point at sees none) and
+# cannot read other files (its sandbox is checked); PostgreSQL never restarts.
+# Keys with quotes and backslashes, and credentials, are checked too.
+use strict;
+use warnings;
+use lib 'test/perl';
+use IO::Socket::INET;
+use IPC::Run;
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+use VtpTest;
+
+my $s = start_emulator();
+my $node = vtp_node('hostile', $s, "vtp.transcode_workers = 2\n");
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION vtp');
+my $started = $node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()');
+my $tmp = $PostgreSQL::Test::Utils::tmp_check;
+
+# what a demuxer would connect to if it followed a playlist
+my $trap = IO::Socket::INET->new(Listen => 16, LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp')
+  or die "listener: $!";
+my $trap_url = 'http://127.0.0.1:' . $trap->sockport . '/segment.ts';
+
+sub file_with
+{
+	my ($name, $content) = @_;
+	my $path = "$tmp/$name";
+	open(my $fh, '>:raw', $path) or die "$path: $!";
+	print $fh $content;
+	close $fh;
+	return $path;
+}
+
+# a tiny rawvideo AVI whose headers claim a w×h picture
+sub claims_size
+{
+	my ($w, $h) = @_;
+	my $raw = media('raw16.avi', '-f', 'lavfi', '-i', 'color=size=16x16:rate=1', '-frames:v', '1',
+		'-c:v', 'rawvideo', '-pix_fmt', 'yuv420p');
+	my $d = slurp_file($raw);
+	my $i = index($d, 'avih');
+	substr($d, $i + 8 + 32, 8) = pack('VV', $w, $h);
+	my $j = index($d, 'strf');
+	substr($d, $j + 8 + 4, 8) = pack('VV', $w, $h);
+	return file_with("claims-${w}x$h.avi", $d);
+}
+
+my $clip = media('h-clip.mp4', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine',
+	'-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest',
+	'-movflags', '+faststart');
+my $clip_end = media('h-clip-moov-end.mp4', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-t', '6',
+	'-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p');
+my $audio = media('h-audio.mp4', '-f', 'lavfi', '-i', 'sine', '-t', '3', '-c:a', 'aac');
+my $full = slurp_file($clip);
+my $full_end = slurp_file($clip_end);
+
+my @cases = (
+	[ 'hls-local.mp4', file_with('hls-local.mp4', "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n"),
+		'unreadable', qr/it is hls, which vtp does not open/ ],
+	[ 'hls-url.mp4', file_with('hls-url.mp4', "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\n$trap_url\n#EXT-X-ENDLIST\n"),
+		'unreadable', qr/it is hls/ ],
+	[ 'concat-local.mp4', file_with('concat-local.mp4', "ffconcat version 1.0\nfile '/etc/passwd'\nfile '/etc/hostname'\n"),
+		'unreadable', qr/it is concat, which vtp does not open/ ],
+	[ 'concat-url.mp4', file_with('concat-url.mp4', "ffconcat version 1.0\nfile '$trap_url'\n"),
+		'unreadable', qr/it is concat/ ],
+	[ 'claims-8192.mp4', claims_size(8192, 8192), 'too_large', qr/picture 8192x8192 exceeds the limit 7680x4320/ ],
+	[ 'claims-16384.mp4', claims_size(16384, 16384), 'too_large', qr/picture 16384x16384 exceeds/ ],
+	[ 'truncated.mp4', file_with('truncated.mp4', substr($full, 0, int(length($full) / 2))),
+		'truncated', qr/the video stops at .* of the 6\.0 s the file declares/ ],
+	[ 'no-index.mp4', file_with('no-index.mp4', substr($full_end, 0, int(length($full_end) / 2))),
+		'unreadable', qr/starts like MP4\/MOV but cannot be opened: it is truncated or damaged/ ],
+	[ 'empty.mp4', file_with('empty.mp4', ''), 'empty', qr/the file is empty/ ],
+	[ 'text.mp4', file_with('text.mp4', "Dear diary, today I uploaded a text file.\n" x 40),
+		'unreadable', qr/not a video file vtp can read/ ],
+	[ 'audio-only.mp4', $audio, 'no_video', qr/no video stream/ ],
+);
+
+my %id;
+for my $c (@cases)
+{
+	my ($name, $file) = @$c;
+	$id{$name} = register($node, $s, "uploads/hostile/$name", $file);
+}
+for my $c (@cases)
+{
+	my ($name, $file, $code, $re) = @$c;
+	my $id = $id{$name};
+	is(wait_status($node, $id, 120, 'Failed', 'Published'), 'Failed', "$name: Failed");
+	my ($got_code, $msg, $attempts) = split /\|/,
+	  $node->safe_psql('postgres', "SELECT error_code, error, attempts FROM vtp_videos WHERE id = '$id'");
+	is($got_code, $code, "$name: reason $code");
+	like($msg, $re, "$name: says why ($msg)");
+	is($attempts, '1', "$name: at once, no retries");
+	is(awscli('list', 'output-video-bucket', "videos/$id/"), '', "$name: nothing in the output bucket");
+}
+
+$trap->blocking(0);
+my $peer = $trap->accept;
+ok(!$peer, 'no transcoder connected to the URL the playlists name');
+is($node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()'), $started, 'PostgreSQL did not restart');
+unlike(slurp_file($node->logfile), qr/terminated by signal|server process .* was terminated/,
+	'no backend or worker crashed');
+
+# the sandbox the transcoder runs in, as the transcoder reports it
+{
+	my $pkglib = `pg_config --pkglibdir`;
+	chomp $pkglib;
+	my $out = "$tmp/sandbox-out";
+	mkdir $out;
+	my ($o, $e);
+	IPC::Run::run([ "$pkglib/vtp-transcode", '--check-sandbox', '--input', $clip, '--outdir', $out ], '>', \$o, '2>', \$e);
+	my $r = decode_json($o);
+	is($r->{socket}, 'refused', 'sandbox: no socket can be opened (seccomp)');
+	is($r->{exec}, 'refused', 'sandbox: no program can be started (seccomp)');
+	is($r->{read_source}, 'allowed', 'sandbox: the source can be read');
+	is($r->{write_outdir}, 'allowed', 'sandbox: the output directory can be written');
+  SKIP:
+	{
+		skip('this kernel has no Landlock', 1) unless $r->{landlock};
+		is($r->{read_other_file}, 'refused', 'sandbox: no other file can be read (Landlock)');
+	}
+	diag('figure: sandbox ' . $o);
+}
+
+# keys with quotes, backslashes and non-ASCII, through the S3 event path (every statement is parameterised)
+{
+	my $key = "uploads/keys/it's \"quoted\" \\ back \x{e9}t\x{e9} \$1; DROP TABLE vtp_videos;--.mp4";
+	utf8::encode($key);
+	my $id = register($node, $s, $key, $clip);
+	is(wait_status($node, $id, 120, 'Published', 'Failed'), 'Published', 'a key with quotes, a backslash and SQL in it is Published');
+	my $stored = $node->safe_psql('postgres', "SELECT key FROM vtp_videos WHERE id = '$id'");
+	is($stored, $key, 'and stored exactly');
+}
+
+# credentials never show: not in settings, activity, views, rows or the log
+{
+	my $secret = $VtpTest::SECRET_KEY;
+	my $seen = $node->safe_psql('postgres', q{
+		SELECT string_agg(x, ' ') FROM (
+		  SELECT setting AS x FROM pg_settings WHERE name LIKE 'vtp.%'
+		  UNION ALL SELECT query FROM pg_stat_activity WHERE backend_type LIKE 'vtp %'
+		  UNION ALL SELECT row_to_json(w)::text FROM vtp_workers w
+		  UNION ALL SELECT row_to_json(v)::text FROM vtp_videos v
+		  UNION ALL SELECT row_to_json(f)::text FROM vtp_failures f) t});
+	unlike($seen, qr/\Q$secret\E|\Q$VtpTest::ACCESS_KEY\E/, 'no credential in settings, pg_stat_activity, the views or the rows');
+	unlike(slurp_file($node->logfile), qr/\Q$secret\E/, 'no secret key in the server log');
+}
+
+$node->stop('fast');
+done_testing();
