@@ -11,7 +11,8 @@
  *   - multipart uploads older than vtp.stale_upload_age are aborted;
  *   - scratch directories no running transcode owns are removed;
  *   - the trash is emptied: each object is deleted only if no live video
- *     still uses it (and, for originals, only the version meant).
+ *     still uses it (and, for originals, only the version meant);
+ *   - once per queue, a missing dead-letter queue is warned about.
  * Woken at commit by vtp_delete() and by workers that trash objects, it
  * empties the trash at once; the full pass runs every vtp.reconcile_interval.
  */
@@ -281,10 +282,53 @@ empty_trash(aws_client *c)
 	} while (n == TRASH_BATCH && !ShutdownRequestPending);
 }
 
+/*
+ * Once per queue URL: say whether the queue has a dead-letter queue, and warn
+ * when it has none or dead-letters before vtp.max_attempts could be used.
+ */
+static void
+check_redrive(aws_client *c, const char *what, const char *url, char *checked, size_t len)
+{
+	aws_error	err;
+	json_value *attrs,
+			   *policy = NULL;
+	const char *rp;
+	int64_t		max_receives = 0;
+
+	if (url[0] == '\0' || strcmp(checked, url) == 0)
+		return;
+	if ((attrs = sqs_get_attributes(c, url, &err)) == NULL)
+		return;					/* try again next pass */
+	rp = json_get_str(attrs, "RedrivePolicy");
+	if (rp)
+		policy = json_parse(rp, strlen(rp), NULL, 0);
+	if (rp == NULL || !json_get_int(policy, "maxReceiveCount", 1, 1000, &max_receives))
+		ereport(WARNING,
+				(errmsg("vtp reconcile: the %s queue has no dead-letter queue", what),
+				 errdetail("Queue %s has no RedrivePolicy: a message that keeps failing goes round until its retention ends.", url),
+				 errhint("Give it a dead-letter queue with maxReceiveCount of at least 3 and above vtp.max_attempts (see docs/aws-setup.md).")));
+	else if (max_receives < 3 || max_receives <= vtp_max_attempts)
+		ereport(WARNING,
+				(errmsg("vtp reconcile: the %s queue dead-letters after %d receive(s), before vtp.max_attempts (%d) can be used",
+						what, (int) max_receives, vtp_max_attempts),
+				 errhint("Raise its maxReceiveCount to at least 3 and above vtp.max_attempts.")));
+	else
+		ereport(LOG, (errmsg("vtp reconcile: the %s queue dead-letters after %d receives", what, (int) max_receives)));
+	json_free(policy);
+	json_free(attrs);
+	strlcpy(checked, url, len);
+}
+
 static void
 full_pass(aws_client *c)
 {
+	static char events_checked[1024] = "",
+				tasks_checked[1024] = "";
+
 	vtp_slot_state("reconciling", NULL, 0);
+	vtp_worker_activity("reconciling: queue set-up");
+	check_redrive(c, "events", vtp_events_queue_url, events_checked, sizeof(events_checked));
+	check_redrive(c, "tasks", vtp_tasks_queue_url, tasks_checked, sizeof(tasks_checked));
 	vtp_worker_activity("reconciling: leases");
 	expire_leases();
 	vtp_worker_activity("reconciling: lost tasks");
@@ -324,14 +368,16 @@ vtp_reconcile_main(Datum arg)
 			continue;
 		}
 		vtp_aws_set_abort_mode(VTP_ABORT_ON_INTERRUPT);
+		/* the trash first: what vtp_delete removed must not look like a lost upload */
+		vtp_worker_activity("emptying the trash");
+		vtp_slot_state("emptying the trash", NULL, 0);
+		empty_trash(&c);
 		if (time(NULL) - last_pass >= vtp_reconcile_interval_s)
 		{
 			full_pass(&c);
 			last_pass = time(NULL);
+			empty_trash(&c);
 		}
-		vtp_worker_activity("emptying the trash");
-		vtp_slot_state("emptying the trash", NULL, 0);
-		empty_trash(&c);
 
 		vtp_worker_activity("waiting");
 		vtp_slot_state("idle", NULL, 0);

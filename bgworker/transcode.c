@@ -229,6 +229,7 @@ run_task(aws_client *c, const sqs_message *m, const char *worker_dir)
 	t.out_key = psprintf("%s%s/", vtp_output_prefix, t.id);
 	t.last_heartbeat = t.last_progress = time(NULL);
 	vtp_slot_state("claimed", t.id, t.attempts);
+	vtp_slot_heartbeat();		/* the claim took the lease */
 	ereport(LOG, (errmsg("vtp transcode: video %s attempt %d: s3://%s/%s", t.id, t.attempts, t.bucket, t.key)));
 
 	out = task_download(&t);

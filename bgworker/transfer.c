@@ -47,8 +47,10 @@ transfers_end(task *t)
 static task_outcome
 classify_aws(task *t, const aws_error *err, const char *what)
 {
-	if (err->aborted)
-		return t->lost ? TASK_LOST : TASK_SHUTDOWN;
+	if (t->lost)
+		return TASK_LOST;
+	if (err->aborted || ShutdownRequestPending)
+		return TASK_SHUTDOWN;	/* hand it back: this attempt does not count */
 	if (err->http_status == 412)
 	{
 		task_set_error(t, "source_changed",

@@ -35,12 +35,16 @@ echo "== PUT s3://temp-video-bucket/$KEY, then the S3 notification (emulated) to
 node test/emulator/awscli.mjs put temp-video-bucket "$KEY" "$SAMPLE"
 T0=$(node test/emulator/awscli.mjs notify "$EVENTS" temp-video-bucket "$KEY")
 
+echo "== waiting for it (status and ETA from vtp_videos; the worker and its live progress from vtp_workers)"
 last=""
-for _ in $(seq 1 600); do
-  line=$(psql -Atc "SELECT status || ' ' || coalesce(round(progress)::text || '%', '') FROM vtp_videos WHERE key = '$KEY'")
+for _ in $(seq 1 1200); do
+  line=$(psql -Atc "SELECT v.status || coalesce(' ' || round(coalesce(w.progress, v.progress)) || '%', '')
+                           || coalesce(', ETA ' || greatest(0, round(extract(epoch FROM v.progress_eta - now())))::text || ' s', '')
+                           || coalesce(' — ' || w.name || ': ' || w.state, '')
+                      FROM vtp_videos v LEFT JOIN vtp_workers w ON w.video_id = v.id WHERE v.key = '$KEY'")
   if [ -n "$line" ] && [ "$line" != "$last" ]; then echo "   $(date +%T) $line"; last=$line; fi
   case "$line" in Published*|Failed*) break ;; esac
-  sleep 0.5
+  sleep 0.25
 done
 
 echo "== the video"
@@ -52,6 +56,15 @@ psql -c "SELECT r.name, r.width || 'x' || r.height AS size, r.bytes, r.bitrate, 
 psql -Atc "SELECT format('notification to Published: %s s; transcode CPU: %s s',
                          round((extract(epoch FROM published_at) - $T0)::numeric, 1), transcode_cpu_seconds)
            FROM vtp_videos WHERE key = '$KEY' AND status = 'Published'"
-echo "== the temp bucket now holds: $(node test/emulator/awscli.mjs list temp-video-bucket | wc -l) object(s)"
+echo "== presigned download URLs (vtp_output_urls, valid 1 hour), each fetched once to show it works"
+ID=$(psql -Atc "SELECT id FROM vtp_videos WHERE key = '$KEY'")
+psql -Atc "SELECT rendition || ' ' || url FROM vtp_output_urls('$ID')" | while read -r name url; do
+  got=$(curl -s -o /dev/null -w '%{http_code}, %{size_download} bytes' "$url")
+  echo "   $name ($got)"
+  echo "     $url"
+done
+echo "== the pipeline (vtp_queue)"
+psql -c "SELECT status, videos, last_hour, median_latency_last_hour FROM vtp_queue"
+echo "== the temp bucket now holds: $(node test/emulator/awscli.mjs list temp-video-bucket | wc -l) object(s) (the original is deleted once Published)"
 status=$(psql -Atc "SELECT status FROM vtp_videos WHERE key = '$KEY'")
 [ "$status" = Published ]

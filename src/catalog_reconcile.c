@@ -71,7 +71,13 @@ catalog_object_state(const char *bucket, const char *key, const char *etag)
 	if (catalog_run(psprintf("SELECT status::pg_catalog.text, source_deleted_at IS NOT NULL FROM %s "
 							 "WHERE bucket = $1 AND key = $2 AND etag = $3",
 							 catalog_rel("vtp_videos")), 3, types, v, NULL, SPI_OK_SELECT) != 1)
+	{
+		/* no row, but waiting in the trash (vtp_delete): garbage, not a lost upload */
+		if (catalog_run(psprintf("SELECT 1 FROM %s WHERE bucket = $1 AND key = $2 AND (etag IS NULL OR etag = $3)",
+								 catalog_rel("vtp_trash")), 3, types, v, NULL, SPI_OK_SELECT) > 0)
+			return VTP_OBJ_DONE;
 		return VTP_OBJ_UNKNOWN;
+	}
 	if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "Published") == 0 ||
 		strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2), "t") == 0)
 		return VTP_OBJ_DONE;

@@ -92,6 +92,30 @@ vtp_aws_setup(aws_client *c)
 				 errhint("Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the server's environment, or provide a shared credentials file.")));
 }
 
+/*
+ * HEAD an object from a SQL function: false if it does not exist; any other
+ * failure is an ERROR with the AWS error's SQLSTATE (what says what for).
+ */
+bool
+vtp_sql_head(const char *bucket, const char *key, s3_object_info *info, const char *what)
+{
+	aws_client	c;
+	aws_error	err;
+	int			rc;
+
+	vtp_aws_setup(&c);
+	vtp_aws_set_abort_mode(VTP_ABORT_ON_INTERRUPT);
+	rc = s3_head(&c, bucket, key, info, &err);
+	aws_client_cleanup(&c);
+	CHECK_FOR_INTERRUPTS();
+	if (rc == 0)
+		return true;
+	if (err.http_status == 404)
+		return false;
+	vtp_aws_ereport(ERROR, &err, what);
+	return false;				/* not reached */
+}
+
 int
 vtp_aws_sqlstate(const aws_error *err)
 {

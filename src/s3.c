@@ -101,17 +101,21 @@ s3_cleanup_call(aws_client *c, const char *method, const char *bucket, const cha
 {
 	aws_response resp;
 	int			(*saved_check) (void *) = c->abort_check;
-	long		saved_timeout = c->timeout_ms;
+	long		saved_timeout = c->timeout_ms,
+				saved_connect = c->connect_timeout_ms;
 	int			saved_retries = c->max_retries,
 				rc;
 
+	/* at most about 3 s, even at shutdown with S3 unreachable: the reconciler and lifecycle rules back it up */
 	memset(&resp, 0, sizeof(resp));
 	c->abort_check = NULL;
-	c->timeout_ms = c->timeout_ms > 5000 ? 5000 : c->timeout_ms;
-	c->max_retries = 1;
+	c->timeout_ms = c->timeout_ms > 3000 ? 3000 : c->timeout_ms;
+	c->connect_timeout_ms = c->connect_timeout_ms > 2000 ? 2000 : c->connect_timeout_ms;
+	c->max_retries = 0;
 	rc = s3_call(c, method, bucket, key, query, NULL, 0, NULL, -1, 0, &resp, err);
 	c->abort_check = saved_check;
 	c->timeout_ms = saved_timeout;
+	c->connect_timeout_ms = saved_connect;
 	c->max_retries = saved_retries;
 	aws_response_free(&resp);
 	return rc;

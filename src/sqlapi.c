@@ -34,29 +34,17 @@ vtp_enqueue(PG_FUNCTION_ARGS)
 {
 	char	   *bucket = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	aws_client	c;
-	aws_error	err;
 	s3_object_info info;
 	char		id[37];
 	vtp_reg		reg;
-	int			rc;
 
 	check_name("bucket", bucket, 63);
 	check_name("key", key, 1024);
 
-	vtp_aws_setup(&c);
-	vtp_aws_set_abort_mode(VTP_ABORT_ON_INTERRUPT);
-	rc = s3_head(&c, bucket, key, &info, &err);
-	aws_client_cleanup(&c);
-	CHECK_FOR_INTERRUPTS();
-	if (rc != 0)
-	{
-		if (err.http_status == 404)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("S3 object \"%s\" does not exist in bucket \"%s\"", key, bucket)));
-		vtp_aws_ereport(ERROR, &err, "look up the S3 object");
-	}
+	if (!vtp_sql_head(bucket, key, &info, "look up the S3 object"))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("S3 object \"%s\" does not exist in bucket \"%s\"", key, bucket)));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "vtp: SPI_connect failed");

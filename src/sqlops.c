@@ -108,11 +108,8 @@ vtp_retry(PG_FUNCTION_ARGS)
 	Oid			types[1] = {UUIDOID};
 	Datum		args[1] = {id};
 	video_row	v;
-	aws_client	c;
-	aws_error	err;
 	s3_object_info info;
 	Datum		result;
-	int			rc;
 
 	spi_begin();
 	lock_video(id, &v);
@@ -128,19 +125,10 @@ vtp_retry(PG_FUNCTION_ARGS)
 				 errhint("Upload it again.")));
 
 	/* the kept original must still be there, and be the version that failed */
-	vtp_aws_setup(&c);
-	vtp_aws_set_abort_mode(VTP_ABORT_ON_INTERRUPT);
-	rc = s3_head(&c, v.bucket, v.key, &info, &err);
-	aws_client_cleanup(&c);
-	CHECK_FOR_INTERRUPTS();
-	if (rc != 0)
-	{
-		if (err.http_status == 404)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("the original of video %s, s3://%s/%s, no longer exists", v.id, v.bucket, v.key)));
-		vtp_aws_ereport(ERROR, &err, "look up the original");
-	}
+	if (!vtp_sql_head(v.bucket, v.key, &info, "look up the original"))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("the original of video %s, s3://%s/%s, no longer exists", v.id, v.bucket, v.key)));
 	if (v.etag[0] && strcmp(info.etag, v.etag) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

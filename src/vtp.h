@@ -115,6 +115,7 @@ extern void vtp_aws_set_abort_mode(vtp_abort_mode m);
 extern void vtp_aws_request_abort(bool on);
 extern void vtp_aws_ereport(int elevel, const aws_error *err, const char *what);
 extern int	vtp_aws_sqlstate(const aws_error *err);
+extern bool vtp_sql_head(const char *bucket, const char *key, s3_object_info *info, const char *what);
 extern char *vtp_scratch_path(void);
 
 /* Catalog (catalog.c): every SQL statement the workers run. */

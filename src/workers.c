@@ -140,9 +140,12 @@ vtp_slot_take_cancel(void)
 	return c;
 }
 
-/* Ask every worker busy with a video to check its claim now (after vtp_cancel, vtp_delete). */
-void
-vtp_signal_busy(void)
+/*
+ * Set the latch of every worker of role (NULL: any) — with busy_only, those
+ * working on a video, which are also told to check their claim now.
+ */
+static void
+signal_slots(const char *role, bool busy_only)
 {
 	int			i,
 				procnos[VTP_MAX_WORKERS],
@@ -152,33 +155,32 @@ vtp_signal_busy(void)
 		return;
 	SpinLockAcquire(&vtp_shared->mutex);
 	for (i = 0; i < VTP_MAX_WORKERS; i++)
-		if (vtp_shared->slots[i].pid != 0 && vtp_shared->slots[i].video_id[0])
-		{
-			vtp_shared->slots[i].cancel = true;
-			procnos[n++] = vtp_shared->slots[i].procno;
-		}
+	{
+		VtpWorkerSlot *s = &vtp_shared->slots[i];
+
+		if (s->pid == 0 || (role && strcmp(s->role, role) != 0) || (busy_only && s->video_id[0] == '\0'))
+			continue;
+		if (busy_only)
+			s->cancel = true;
+		procnos[n++] = s->procno;
+	}
 	SpinLockRelease(&vtp_shared->mutex);
 	for (i = 0; i < n; i++)
 		SetLatch(&ProcGlobal->allProcs[procnos[i]].procLatch);
+}
+
+/* Ask every worker busy with a video to check its claim now (after vtp_cancel, vtp_delete). */
+void
+vtp_signal_busy(void)
+{
+	signal_slots(NULL, true);
 }
 
 /* Wake every worker of a role ("ingest", "reconcile"). */
 void
 vtp_wake_role(const char *role)
 {
-	int			i,
-				procnos[VTP_MAX_WORKERS],
-				n = 0;
-
-	if (vtp_shared == NULL)
-		return;
-	SpinLockAcquire(&vtp_shared->mutex);
-	for (i = 0; i < VTP_MAX_WORKERS; i++)
-		if (vtp_shared->slots[i].pid != 0 && strcmp(vtp_shared->slots[i].role, role) == 0)
-			procnos[n++] = vtp_shared->slots[i].procno;
-	SpinLockRelease(&vtp_shared->mutex);
-	for (i = 0; i < n; i++)
-		SetLatch(&ProcGlobal->allProcs[procnos[i]].procLatch);
+	signal_slots(role, false);
 }
 
 void

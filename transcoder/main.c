@@ -39,11 +39,15 @@ tc_report_error(const char *code, const char *fmt,...)
 	vbuf_free(&b);
 }
 
+/* eta_seconds < 0: not known yet (left out). */
 void
 tc_report_progress(double percent, double speed, double eta_seconds)
 {
-	printf("{\"event\":\"progress\",\"percent\":%.1f,\"speed\":%.2f,\"eta_seconds\":%.0f}\n",
-		   percent, speed, eta_seconds);
+	if (eta_seconds < 0)
+		printf("{\"event\":\"progress\",\"percent\":%.1f,\"speed\":%.2f}\n", percent, speed);
+	else
+		printf("{\"event\":\"progress\",\"percent\":%.1f,\"speed\":%.2f,\"eta_seconds\":%.0f}\n",
+			   percent, speed, eta_seconds);
 	fflush(stdout);
 }
 

@@ -239,7 +239,7 @@ maybe_report(tc *t, int64_t pts)
 		double		speed = media / (now - t->t0);
 		double		eta = speed > 0 ? (t->probe.duration - media) / speed : -1;
 
-		tc_report_progress(pct < 0 ? 0 : pct > 99.9 ? 99.9 : pct, speed, eta < 0 ? 0 : eta);
+		tc_report_progress(pct < 0 ? 0 : pct > 99.9 ? 99.9 : pct, speed, media > 0 ? eta : -1);
 	}
 }
 

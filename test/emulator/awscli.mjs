@@ -17,6 +17,8 @@
 //   node awscli.mjs initiate BUCKET KEY                     -> starts a multipart upload and leaves it; prints its UploadId
 //   node awscli.mjs outage SECONDS                          -> the server goes down for SECONDS
 //   node awscli.mjs batch QUEUE_URL BUCKET PREFIX COUNT FILE -> PUTs FILE as PREFIX01.mp4 … and notifies each
+//   node awscli.mjs fail METHOD PATH COUNT                  -> the next COUNT such S3 requests get 503 SlowDown
+//   node awscli.mjs create-queue NAME                       -> a queue without a dead-letter queue; prints its URL
 //
 // Environment: VTP_ENDPOINT (the proxy), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY.
 import { readFileSync, writeFileSync, statSync } from "node:fs";
@@ -153,6 +155,12 @@ try {
     }
     for (const key of keys) await notify(queue, bucket, key);
     for (const key of keys) console.log(key);
+  } else if (cmd === "create-queue") {
+    console.log((await sqs("CreateQueue", { QueueName: a[0] })).QueueUrl);
+  } else if (cmd === "fail") {
+    const q = new URLSearchParams({ method: a[0], path: a[1], count: a[2] });
+    const r = await fetch(`${endpoint.origin}/__vtp/fail?${q}`, { method: "POST" });
+    if (r.status !== 200) throw new Error(`fail: ${r.status}`);
   } else if (cmd === "outage") {
     const r = await fetch(`${endpoint.origin}/__vtp/outage?seconds=${+a[0]}`, { method: "POST" });
     if (r.status !== 200) throw new Error(`outage: ${r.status}`);

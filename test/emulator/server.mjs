@@ -7,6 +7,8 @@
 // POST /__vtp/outage?seconds=N (unsigned, loopback only) takes the server down
 // for N seconds — connections are cut and refused — while the backend keeps
 // its buckets and queues, as a restarted S3/SQS endpoint would.
+// POST /__vtp/fail?method=PUT&path=/bucket/prefix&count=N makes the next N
+// matching S3 requests answer 503 SlowDown, as a throttling S3 does.
 //
 // Creates the buckets and queues vtp needs, then writes the endpoint and queue
 // URLs to the state file. Stops on SIGTERM/SIGINT, and by itself after
@@ -100,6 +102,21 @@ const proxy = http.createServer((req, res) => {
     const body = Buffer.concat(chunks);
     const service = req.headers["x-amz-target"] ? "sqs" : "s3";
     if (req.url === "/health") { res.writeHead(200); res.end("ok"); return; }
+    if (req.method === "POST" && req.url.startsWith("/__vtp/fail")) {
+      const q = new URLSearchParams(req.url.split("?")[1] || "");
+      failRules.push({ method: q.get("method") || "", path: q.get("path") || "/", count: +(q.get("count") || 1) });
+      res.writeHead(200); res.end("ok\n");
+      return;
+    }
+    {
+      const path = decodeURIComponent(req.url.split("?")[0]);
+      const rule = failRules.find((r) => r.count > 0 && (!r.method || r.method === req.method) && path.startsWith(r.path));
+      if (rule) {
+        rule.count--;
+        reject(res, "s3", { status: 503, code: "SlowDown", message: "Please reduce your request rate." });
+        return;
+      }
+    }
     if (req.method === "POST" && req.url.startsWith("/__vtp/outage")) {
       const seconds = +(new URLSearchParams(req.url.split("?")[1] || "").get("seconds") || 30);
       res.writeHead(200); res.end("down\n");
@@ -145,6 +162,7 @@ const proxy = http.createServer((req, res) => {
   });
 });
 const sockets = new Set();
+const failRules = [];
 proxy.on("connection", (sock) => { sockets.add(sock); sock.on("close", () => sockets.delete(sock)); });
 function outage(seconds) {
   process.stderr.write(`emulator: outage for ${seconds} s\n`);

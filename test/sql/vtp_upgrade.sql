@@ -25,9 +25,10 @@ SELECT status, videos FROM vtp_queue;
 SELECT key, status, reason, attempts, retrying, original_kept FROM vtp_failures;
 SELECT count(*) FROM vtp_trash;
 
--- an upgraded database has exactly the objects of a fresh one
-CREATE TEMP TABLE upgraded AS
-  SELECT pg_describe_object(classid, objid, objsubid) AS obj FROM pg_depend
+-- an upgraded database has exactly the objects of a fresh one: every
+-- member, column, index, view and function definition
+CREATE FUNCTION pg_temp.vtp_objects() RETURNS SETOF text LANGUAGE sql AS $$
+  SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend
    WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
      AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'vtp')
   UNION ALL SELECT format('%s.%s %s %s %s', table_name, column_name, data_type, is_nullable, column_default)
@@ -35,18 +36,12 @@ CREATE TEMP TABLE upgraded AS
   UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename LIKE 'vtp\_%'
   UNION ALL SELECT viewname || ': ' || definition FROM pg_views WHERE schemaname = 'public' AND viewname LIKE 'vtp\_%'
   UNION ALL SELECT pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.proname LIKE 'vtp\_%' AND p.prokind = 'f';
+$$;
+CREATE TEMP TABLE upgraded AS SELECT * FROM pg_temp.vtp_objects() AS obj;
 DELETE FROM vtp_videos;
 DROP EXTENSION vtp;
 CREATE EXTENSION vtp;
-CREATE TEMP TABLE fresh AS
-  SELECT pg_describe_object(classid, objid, objsubid) AS obj FROM pg_depend
-   WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
-     AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'vtp')
-  UNION ALL SELECT format('%s.%s %s %s %s', table_name, column_name, data_type, is_nullable, column_default)
-    FROM information_schema.columns WHERE table_schema = 'public' AND table_name LIKE 'vtp\_%'
-  UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename LIKE 'vtp\_%'
-  UNION ALL SELECT viewname || ': ' || definition FROM pg_views WHERE schemaname = 'public' AND viewname LIKE 'vtp\_%'
-  UNION ALL SELECT pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.proname LIKE 'vtp\_%' AND p.prokind = 'f';
+CREATE TEMP TABLE fresh AS SELECT * FROM pg_temp.vtp_objects() AS obj;
 SELECT 'only upgraded' AS side, obj FROM (SELECT obj FROM upgraded EXCEPT ALL SELECT obj FROM fresh) d
 UNION ALL
 SELECT 'only fresh', obj FROM (SELECT obj FROM fresh EXCEPT ALL SELECT obj FROM upgraded) d;

@@ -195,6 +195,8 @@ sub child_of
 	awscli('outage', 30);
 	my $t0 = time();
 	is(wait_all(\@ids, 400), '6', 'S3 and SQS down for 30 s mid-batch: all 6 Published');
+	is(sql('SELECT max(attempts) FROM vtp_videos WHERE id IN (' . join(',', map { "'$_'" } @ids) . ')'), '1',
+		'the outage was waited out: no attempt was used up');
 	diag(sprintf('figure: the outage batch finished %.0f s after the outage began', time() - $t0));
 }
 
