@@ -24,6 +24,8 @@ vbuf_reserve(vbuf *b, size_t extra)
 		fprintf(stderr, "vtp: out of memory\n");
 		abort();
 	}
+	/* a buffer with storage is always a string, even before anything is appended */
+	b->data[b->len] = '\0';
 }
 
 void

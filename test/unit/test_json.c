@@ -39,6 +39,11 @@ test_json(void)
 	CHECK(!json_get_num(v, "bad", &d));
 	json_free(v);
 
+	/* an empty string is a string (found by fuzz_s3event: it was left unterminated) */
+	v = parse("{\"e\":\"\",\"x\":\"y\"}", err);
+	CHECK(v != NULL && json_get_str(v, "e") != NULL && strlen(json_get_str(v, "e")) == 0);
+	json_free(v);
+
 	/* bounded integers: out of range (or beyond int64) is refused, never cast */
 	{
 		int64_t		n = 0;
