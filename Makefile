@@ -5,6 +5,7 @@
 #   make check   every test: unit, live AWS client, pg_regress, TAP
 #   make bench   speed, side by side with the ffmpeg CLI
 #   make fuzz    the libFuzzer targets, FUZZ_SECONDS each (default 60)
+#   make soak    a long run of random faults over VTP_SOAK_VIDEOS uploads
 
 EXTENSION = vtp
 EXTVERSION = 1.1
@@ -88,7 +89,7 @@ test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http.h src/u
 
 fuzzers: $(FUZZERS)
 
-.PHONY: check demo bench unittest install-helper deps fuzz fuzzers
+.PHONY: check demo bench unittest install-helper deps fuzz fuzzers soak
 
 deps:
 	scripts/deps.sh
@@ -105,3 +106,7 @@ bench:
 
 fuzz:
 	scripts/fuzz.sh
+
+# the long fault run (VTP_SOAK_VIDEOS, default 100), through the test harness
+soak:
+	VTP_TAP=test/soak/001_soak.pl scripts/check.sh
