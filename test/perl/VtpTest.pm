@@ -15,7 +15,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(start_emulator vtp_node awscli media wait_status ffprobe_json moov_before_mdat
-  log_count register wait_id wait_until check_invariants);
+  log_count register wait_id wait_until check_invariants restart_immediate);
 
 our $ACCESS_KEY = 'vtptestkey';
 our $SECRET_KEY = 'vtptestsecret';
@@ -208,6 +208,15 @@ sub check_invariants
 /, $node->safe_psql('postgres',
 		"SELECT child_pid FROM vtp_workers WHERE child_pid IS NOT NULL");
 	is(scalar(@owned), 0, "$label: no transcoder is running");
+}
+
+# pg_ctl restart -m immediate: a crash of the whole server, as far as vtp can tell
+sub restart_immediate
+{
+	my ($node) = @_;
+	PostgreSQL::Test::Utils::system_or_bail('pg_ctl', '-D', $node->data_dir, '-m', 'immediate', '-w',
+		'-l', $node->logfile, 'restart');
+	$node->_update_pid(1);
 }
 
 sub log_count

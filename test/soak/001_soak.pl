@@ -77,9 +77,7 @@ for my $b (1 .. $batches)
 	}
 	elsif ($r < 0.25)
 	{
-		PostgreSQL::Test::Utils::system_or_bail('pg_ctl', '-D', $node->data_dir, '-m', 'immediate', '-w',
-			'-l', $node->logfile, 'restart');
-		$node->_update_pid(1);
+		restart_immediate($node);
 		$faults{'restart -m immediate'}++;
 	}
 	elsif ($r < 0.35)

@@ -166,9 +166,7 @@ sub child_of
 {
 	my @ids = batch('uploads/immediate/', 10, $clip);
 	ok(any_child(\@ids), 'the batch is being transcoded');
-	PostgreSQL::Test::Utils::system_or_bail('pg_ctl', '-D', $node->data_dir, '-m', 'immediate', '-w',
-		'-l', $node->logfile, 'restart');
-	$node->_update_pid(1);
+	restart_immediate($node);
 	is(wait_all(\@ids, 300), '10', 'pg_ctl restart -m immediate mid-batch: all 10 Published');
 }
 
