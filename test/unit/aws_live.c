@@ -17,6 +17,7 @@
 #include "unit.h"
 #include "../../src/aws.h"
 #include "../../src/creds.h"
+#include "../../src/json.h"
 
 int			unit_passed = 0;
 int			unit_failed = 0;
@@ -90,6 +91,7 @@ main(int argc, char **argv)
 				i,
 				n;
 	sqs_message *msgs;
+	s3_stream	stream2;
 	const char *key = "uploads/t 1/a+b%c/\xc3\xa9/../x$y.bin";
 
 	if (argc != 3)
@@ -171,6 +173,80 @@ main(int argc, char **argv)
 		CHECK(stream.upload_id[0] != '\0');
 		s3_stream_abort(&stream);
 		CHECK(s3_head(&c, "temp-video-bucket", "stream/abandoned", &info, &err) == -1 && err.http_status == 404);
+	}
+
+	/* If-Match: only the announced version is downloaded */
+	CHECK(s3_put_bytes(&c, "temp-video-bucket", "uploads/v/clip.mp4", "version one", 11, NULL, &err) == 0);
+	CHECK(s3_head(&c, "temp-video-bucket", "uploads/v/clip.mp4", &info, &err) == 0);
+	{
+		char		v1[128];
+
+		vtp_strlcpy(v1, info.etag, sizeof(v1));
+		CHECK(s3_get_to_file(&c, "temp-video-bucket", "uploads/v/clip.mp4", dst, 0, v1, &err) == 0);
+		CHECK(s3_put_bytes(&c, "temp-video-bucket", "uploads/v/clip.mp4", "version two!", 12, NULL, &err) == 0);
+		CHECK(s3_get_to_file(&c, "temp-video-bucket", "uploads/v/clip.mp4", dst, 0, v1, &err) == -1);
+		CHECK(err.http_status == 412 && !err.transient);
+	}
+
+	/* listings, one page at a time */
+	{
+		s3_page		page;
+		char		token[1024] = "",
+					id[1024] = "";
+		int			pages = 0,
+					found = 0;
+		long		now = (long) time(NULL);
+
+		for (i = 0; i < 3; i++)
+		{
+			char		k[64];
+
+			snprintf(k, sizeof(k), "uploads/list/%d & <%d>.mp4", i, i);
+			CHECK_QUIET(s3_put_bytes(&c, "temp-video-bucket", k, "x", 1, NULL, &err) == 0);
+		}
+		do
+		{
+			CHECK(s3_list_objects(&c, "temp-video-bucket", "uploads/list/", token, &page, &err) == 0);
+			for (i = 0; i < page.n; i++)
+				if (strncmp(page.e[i].key, "uploads/list/", 13) == 0 && strstr(page.e[i].key, " & <") &&
+					page.e[i].size == 1 && strlen(page.e[i].id) == 32 && labs(page.e[i].time - now) < 120)
+					found++;
+			vtp_strlcpy(token, page.next, sizeof(token));
+			s3_page_free(&page);
+			pages++;
+		} while (token[0] && pages < 10);
+		CHECK(found == 3);		/* keys XML-decoded, ETags unquoted, times parsed */
+
+		/* an unfinished multipart upload is listed, and aborted */
+		s3_stream_begin(&stream2, &c, "output-video-bucket", "videos/x/480p.mp4", NULL);
+		for (i = 0; i < 6 * 4096; i++)
+			CHECK_QUIET(s3_stream_write(&stream2, cerr, sizeof(cerr), &err) == 0);
+		CHECK(s3_list_uploads(&c, "output-video-bucket", "", &page, &err) == 0);
+		for (i = 0; i < page.n; i++)
+			if (strcmp(page.e[i].key, "videos/x/480p.mp4") == 0)
+				vtp_strlcpy(id, page.e[i].id, sizeof(id));
+		s3_page_free(&page);
+		CHECK(strcmp(id, stream2.upload_id) == 0);
+		CHECK(s3_abort_upload(&c, "output-video-bucket", "videos/x/480p.mp4", id, &err) == 0);
+		CHECK(s3_list_uploads(&c, "output-video-bucket", "", &page, &err) == 0 && page.n == 0);
+		s3_page_free(&page);
+		CHECK(s3_abort_upload(&c, "output-video-bucket", "videos/x/480p.mp4", id, &err) == 0);	/* idempotent */
+		stream2.upload_id[0] = '\0';
+		s3_stream_free(&stream2);
+	}
+
+	/* queue attributes: the redrive policy the set-up gives each queue */
+	{
+		json_value *attrs = sqs_get_attributes(&c, argv[2], &err);
+		const char *rp = json_get_str(attrs, "RedrivePolicy");
+		json_value *policy = rp ? json_parse(rp, strlen(rp), NULL, 0) : NULL;
+		int64_t		max_receives = 0;
+		double		waiting = -1;
+
+		CHECK(attrs != NULL && json_get_num(attrs, "ApproximateNumberOfMessages", &waiting) && waiting == 0);
+		CHECK(json_get_int(policy, "maxReceiveCount", 3, 1000, &max_receives));
+		json_free(policy);
+		json_free(attrs);
 	}
 
 	/* SQS */
