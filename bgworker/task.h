@@ -62,6 +62,9 @@ extern task_outcome task_download(task *t);
 extern task_outcome task_upload(task *t);
 extern void task_remove_original(task *t);
 
+/* A delay between half and all of cap (jitter, so that workers do not retry in step). */
+extern long task_jitter(long cap);
+
 extern void task_set_error(task *t, const char *code, const char *fmt,...) pg_attribute_printf(3, 4);
 
 #endif

@@ -101,7 +101,7 @@ retry_delay(int attempts)
 
 	if (cap > 900)
 		cap = 900;
-	return cap / 2 + (int) (random() % (cap / 2 + 1));
+	return (int) task_jitter(cap);
 }
 
 /* Record an outcome other than success, and settle the message. */

@@ -65,6 +65,16 @@ classify_aws(task *t, const aws_error *err, const char *what)
 	return err->transient ? TASK_TRANSIENT : TASK_PERMANENT;
 }
 
+long
+task_jitter(long cap)
+{
+	unsigned int r = 0;
+
+	if (RAND_bytes((unsigned char *) &r, sizeof(r)) != 1)
+		r = (unsigned int) random();
+	return cap / 2 + (long) (r % (unsigned int) (cap / 2 + 1));
+}
+
 /*
  * After a transient error: wait (1 s doubling to 30 s, full jitter) while
  * heartbeating, and say whether to try again. False once the outage has
@@ -73,7 +83,6 @@ classify_aws(task *t, const aws_error *err, const char *what)
 static bool
 wait_for_storage(task *t, time_t since, int *waits, const aws_error *err, const char *what)
 {
-	unsigned int r = 0;
 	long		cap,
 				ms;
 
@@ -84,9 +93,7 @@ wait_for_storage(task *t, time_t since, int *waits, const aws_error *err, const 
 	cap = 1000L << (*waits > 5 ? 5 : *waits);
 	if (cap > 30000)
 		cap = 30000;
-	if (RAND_bytes((unsigned char *) &r, sizeof(r)) != 1)
-		r = (unsigned int) random();
-	ms = cap / 2 + (long) (r % (unsigned int) (cap / 2 + 1));
+	ms = task_jitter(cap);
 	if (*waits == 0)
 		ereport(LOG, (errmsg("vtp transcode: video %s: could not %s (%s); waiting for S3 (up to %d s)",
 							 t->id, what, err->message, vtp_storage_outage_timeout_s)));
