@@ -8,7 +8,7 @@
 #   make soak    a long run of random faults over VTP_SOAK_VIDEOS uploads
 
 EXTENSION = vtp
-EXTVERSION = 1.1
+EXTVERSION = 1.2
 MODULE_big = vtp
 OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o \
        src/ladder.o src/names.o src/aws.o src/s3.o src/s3list.o src/sqs.o src/pgaws.o \
@@ -16,10 +16,10 @@ OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o \
        src/sqlurls.o src/upq.o bgworker/upload.o bgworker/http.o \
        bgworker/worker.o bgworker/ingest.o bgworker/child.o bgworker/supervise.o \
        bgworker/transcode.o bgworker/transfer.o bgworker/reconcile.o
-DATA = vtp--1.0.sql vtp--1.0--1.1.sql
+DATA = vtp--1.0.sql vtp--1.0--1.1.sql vtp--1.2.sql vtp--1.1--1.2.sql
 PGFILEDESC = "vtp - video transcoding pipeline"
 
-REGRESS = vtp_upgrade vtp_schema vtp_api vtp_ops
+REGRESS = vtp_grants vtp_upgrade vtp_schema vtp_api vtp_ops
 REGRESS_OPTS = --inputdir=test --outputdir=test --temp-config=test/vtp.conf --temp-instance=./tmp_check
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl

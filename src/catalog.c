@@ -406,18 +406,28 @@ catalog_release(const char *id, int attempts, const char *code, const char *mess
 	return strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "Pending") == 0;
 }
 
+/*
+ * After a crash of this worker: its videos back to Pending with a fresh
+ * task, or Failed once vtp.max_attempts attempts were interrupted. The
+ * interrupted attempt counts (a graceful stop hands the video back without
+ * counting it, catalog_release): a video that crashes its worker every time
+ * ends Failed instead of crash-looping for ever.
+ */
 int
 catalog_reset_owned(const char *owner)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		v[1] = {TXT(owner)};
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		v[2] = {TXT(owner), Int32GetDatum(vtp_max_attempts)};
 
 	/* a fresh task from the outbox: the old message may be invisible for a while */
-	return (int) run(psprintf("UPDATE %s SET status = 'Pending', claimed_by = NULL, lease_until = NULL, "
-							  "task_sent_at = NULL, "
-							  "error_code = 'interrupted', error = 'the worker stopped during the transcode' "
-							  "WHERE status = 'Processing' AND claimed_by = $1", rel("vtp_videos")),
-					 1, types, v, NULL, SPI_OK_UPDATE);
+	return (int) run(psprintf("UPDATE %s SET status = (CASE WHEN attempts >= $2 THEN 'Failed' ELSE 'Pending' END)::%s, "
+							  "claimed_by = NULL, lease_until = NULL, task_sent_at = NULL, "
+							  "error_code = 'interrupted', "
+							  "error = (CASE WHEN attempts >= $2 THEN 'the worker stopped during each of the ' || attempts || "
+							  "' attempts (a crash or a restart); vtp.max_attempts is ' || $2 "
+							  "ELSE 'the worker stopped during the transcode' END) "
+							  "WHERE status = 'Processing' AND claimed_by = $1", rel("vtp_videos"), rel("vtp_status")),
+					 2, types, v, NULL, SPI_OK_UPDATE);
 }
 
 /* An object to delete after commit (etag NULL: whatever version is there), if no live row uses it then. */

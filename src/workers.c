@@ -206,8 +206,8 @@ vtp_worker_status(PG_FUNCTION_ARGS)
 	for (i = 0; i < VTP_MAX_WORKERS; i++)
 	{
 		VtpWorkerSlot *s = &copy[i];
-		Datum		v[11];
-		bool		n[11];
+		Datum		v[12];
+		bool		n[12];
 
 		if (s->pid == 0)
 			continue;
@@ -230,6 +230,8 @@ vtp_worker_status(PG_FUNCTION_ARGS)
 		v[9] = TimestampTzGetDatum(s->state_since);
 		v[10] = TimestampTzGetDatum(s->heartbeat);
 		n[10] = s->heartbeat == 0;
+		v[11] = (Datum) 0;
+		n[11] = true;			/* 1.2's sandbox column; 1.1's tuple has 11 */
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 	}
 	return (Datum) 0;

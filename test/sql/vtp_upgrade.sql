@@ -14,7 +14,7 @@ SELECT length(vtp_create_token('app')) AS token_length;
 
 ALTER EXTENSION vtp UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'vtp';
--- 1.0's rows, with what 1.1 knows about them
+-- 1.0's rows, with what 1.1 and 1.2 know about them
 SELECT key, status, attempts, error_code, failed_at = '2026-11-01 10:00+00' AS failed_at_kept,
        source_deleted_at IS NOT NULL AS original_removed, updated_at > '2026-11-01 10:00+00' AS touched
   FROM vtp_videos ORDER BY key;
@@ -35,7 +35,21 @@ CREATE FUNCTION pg_temp.vtp_objects() RETURNS SETOF text LANGUAGE sql AS $$
     FROM information_schema.columns WHERE table_schema = 'public' AND table_name LIKE 'vtp\_%'
   UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename LIKE 'vtp\_%'
   UNION ALL SELECT viewname || ': ' || definition FROM pg_views WHERE schemaname = 'public' AND viewname LIKE 'vtp\_%'
-  UNION ALL SELECT pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.proname LIKE 'vtp\_%' AND p.prokind = 'f';
+  UNION ALL SELECT pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.proname LIKE 'vtp\_%' AND p.prokind = 'f'
+  UNION ALL SELECT 'acl ' || c.relname || ' ' || COALESCE(c.relacl::text, '-') FROM pg_class c
+   WHERE c.relnamespace = 'public'::regnamespace AND c.relname LIKE 'vtp\_%' AND c.relkind IN ('r', 'v')
+  UNION ALL SELECT 'acl ' || p.oid::regprocedure || ' ' || COALESCE(p.proacl::text, '-') FROM pg_proc p
+   WHERE p.proname LIKE 'vtp\_%'
+  UNION ALL SELECT 'comment ' || pg_describe_object(d.classid, d.objid, d.objsubid) || ': ' || ds.description
+    FROM pg_depend d JOIN pg_description ds ON ds.classoid = d.classid AND ds.objoid = d.objid AND ds.objsubid = d.objsubid
+   WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+     AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'vtp')
+  UNION ALL SELECT 'column comment ' || c.relname || '.' || a.attname || ': ' || ds.description
+    FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+    JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = a.attnum
+   WHERE c.relnamespace = 'public'::regnamespace AND c.relname LIKE 'vtp\_%'
+  UNION ALL SELECT 'trigger ' || pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+   WHERE c.relname LIKE 'vtp\_%' AND NOT t.tgisinternal;
 $$;
 CREATE TEMP TABLE upgraded AS SELECT * FROM pg_temp.vtp_objects() AS obj;
 DELETE FROM vtp_videos;
