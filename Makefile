@@ -38,7 +38,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # --- the transcoder helper: its own program, the only one linking libav ---
-HELPER_SRC = transcoder/main.c transcoder/pipeline.c transcoder/probe.c transcoder/audio.c transcoder/sandbox.c \
+HELPER_SRC = transcoder/main.c transcoder/pipeline.c transcoder/probe.c transcoder/audio.c transcoder/sandbox.c transcoder/sandbox_check.c \
              src/ladder.c src/buf.c
 HELPER_CFLAGS = -O2 -g $(WARN) -DVTP_VERSION='"$(EXTVERSION)"'
 
