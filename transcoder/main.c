@@ -28,6 +28,7 @@
 #include "transcode.h"
 #include "../src/buf.h"
 
+/* One error line; code is one of the list in transcode.h. */
 void
 tc_report_error(const char *code, const char *fmt,...)
 {
@@ -60,6 +61,7 @@ tc_report_progress(double percent, double speed, double eta_seconds)
 	fflush(stdout);
 }
 
+/* A bad command line: internal (exit 3). */
 static void
 usage(void)
 {
@@ -69,6 +71,7 @@ usage(void)
 	exit(EXIT_INTERNAL);
 }
 
+/* Parse the command line, enter the sandbox, transcode. */
 int
 main(int argc, char **argv)
 {
