@@ -163,6 +163,14 @@ thread_main(void *arg)
 	return arg;
 }
 
+/* A thread made by clone() directly: it only ends itself. */
+static int
+thread_fn(void *arg)
+{
+	syscall(SYS_exit, 0);
+	return 0;
+}
+
 /*
  * Through io_uring, without socket(2) or connect(2): make an AF_UNIX socket
  * and connect it to path. 0 connected, -1 refused at some step (errno).
@@ -343,6 +351,17 @@ sandboxed(const escape_env *env)
 		si.si_code = SI_QUEUE;
 		refused("rt_sigqueueinfo(peer, SIGKILL)", syscall(SYS_rt_sigqueueinfo, env->peer, SIGKILL, &si));
 	}
+	{
+		siginfo_t	si;
+
+		memset(&si, 0, sizeof(si));
+		si.si_code = SI_QUEUE;
+		refused("rt_tgsigqueueinfo(parent, parent, SIGKILL)",
+				syscall(SYS_rt_tgsigqueueinfo, parent, parent, SIGKILL, &si));
+	}
+	/* the kernel reads an int: only a filter comparing both halves refuses this */
+	refused("kill(own pid | 1 << 32, 0) (the high word is checked)",
+			syscall(SYS_kill, (long) ((1ULL << 32) | (unsigned) getpid()), 0));
 	refused("kill(-1, 0) (every process)", kill(-1, 0));
 	refused("kill(0, 0) (its process group)", kill(0, 0));
 	refused("pidfd_open(peer)", syscall(SYS_pidfd_open, env->peer, 0));
@@ -361,6 +380,13 @@ sandboxed(const escape_env *env)
 	if (rc == 0)
 		_exit(0);
 	refused("clone(SIGCHLD) without CLONE_THREAD", rc);
+	{
+		static char stack[64 * 1024] __attribute__((aligned(16)));
+
+		rc = clone(thread_fn, stack + sizeof(stack), CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+				   CLONE_THREAD | CLONE_SYSVSEM | CLONE_NEWNET, NULL);
+		refused("clone(CLONE_THREAD | CLONE_NEWNET) (a thread in a new namespace)", rc);
+	}
 	{
 		struct clone_args ca;
 

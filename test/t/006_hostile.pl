@@ -176,6 +176,21 @@ unlike(slurp_file($node->logfile), qr/terminated by signal|server process .* was
 		'the first report line is the sandbox in force');
 	like($lines[1], qr/^\{"event":"probe"/, 'then the probe');
 	like($lines[-1], qr/^\{"event":"done"/, 'and the transcode works inside it');
+
+	# a picture over the limit hidden mid-stream (MPEG-TS declares no size: the first
+	# SPS says 320x240, a later one 8192x4320): max_pixels, it is never decoded
+	my $small = slurp_file(media('small-part.ts', '-f', 'lavfi', '-t', '2', '-i', 'testsrc2=size=320x240:rate=10', @x264));
+	my $big = slurp_file(media('big-part.ts', '-f', 'lavfi', '-t', '0.2', '-i', 'color=size=8192x4320:rate=10', @x264,
+		'-output_ts_offset', '2'));
+	my $mixed = file_with('grows-mid-stream.ts', $small . $big);
+	remove_tree($out);
+	mkdir $out;
+	IPC::Run::run([ "$pkglib/vtp-transcode", '--input', $mixed, '--outdir', $out ], '>', \$o, '2>', \$e);
+	my @ev = map { decode_json($_) } grep { /^\{/ } split /\n/, $o;
+	my ($done) = grep { $_->{event} eq 'done' } @ev;
+	my ($rend) = grep { $_->{event} eq 'rendition' } @ev;
+	ok($done && $done->{decode_errors} >= 1, 'a mid-stream picture over max-width x max-height is refused by the decoder');
+	is($rend && $rend->{frames}, 20, 'and only the 20 frames within the limit are encoded');
 }
 
 # keys with quotes, backslashes and non-ASCII, through the S3 event path (every statement is parameterised)
