@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # check.sh — `make check`: every test, from a fresh machine.
 #  1. dependencies (scripts/deps.sh), build, install
-#  2. C unit tests of the pure parts, under AddressSanitizer/UBSan, and the
-#     libFuzzer targets replaying their committed seeds
+#  2. C unit tests of the pure parts, under AddressSanitizer/UBSan, the
+#     sandbox escape test (test/sandbox/escape.c, as root and as postgres),
+#     and the libFuzzer targets replaying their committed seeds
 #  3. the AWS client live against the S3+SQS emulator (signatures verified)
 #  4. pg_regress and the TAP integration tests, as an unprivileged user
 #     (initdb refuses root) in a copy of the tree that user can read
@@ -21,6 +22,17 @@ $SUDO make -s install
 
 echo "== unit tests"
 make -s unittest
+
+echo "== sandbox escape test (as root and as the unprivileged user)"
+make -s test/sandbox/escape
+./test/sandbox/escape "$(pg_config --pkglibdir)/vtp-transcode"
+if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1; then
+  esc=$(mktemp -d /tmp/vtp-escape-bin.XXXXXX)
+  cp test/sandbox/escape "$esc/"
+  chmod 755 "$esc"
+  runuser -u postgres -- "$esc/escape" "$(pg_config --pkglibdir)/vtp-transcode"
+  rm -rf "$esc"
+fi
 
 echo "== fuzz targets on their seed corpora (make fuzz runs them for longer)"
 FUZZ_SECONDS=0 scripts/fuzz.sh

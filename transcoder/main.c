@@ -6,11 +6,20 @@
  *                 [--hd-preset faster] [--hd-crf 22]    (rungs of 1080p and up)
  *                 [--max-width 7680] [--max-height 4320]
  *                 [--max-duration 14400] [--max-streams 16]
- *   vtp-transcode --check-sandbox --input FILE --outdir DIR
+ *                 [--sandbox required|best_effort]
+ *   vtp-transcode --check-sandbox --input FILE --outdir DIR [--sandbox ...]
  *                 (prints what the sandbox refuses)
  *
- * Before the source is opened the process is sandboxed (sandbox.c).
+ * The environment is cleared first thing. Before the source is opened the
+ * process enters its sandbox (sandbox.c: no environment, no new privileges,
+ * not dumpable; Landlock — the source read-only, regular files in the output
+ * directory only, no TCP, signals and abstract sockets scoped; a seccomp
+ * allowlist — threads only, signals only to itself, no sockets, io_uring,
+ * exec or fork). --sandbox required (the default) refuses to run without
+ * Landlock (error sandbox_unavailable, exit 3); best_effort runs with seccomp
+ * alone. The first report line says which sandbox is in force.
  */
+#define _GNU_SOURCE				/* clearenv */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +28,7 @@
 #include "transcode.h"
 #include "../src/buf.h"
 
+/* One error line; code is one of the list in transcode.h. */
 void
 tc_report_error(const char *code, const char *fmt,...)
 {
@@ -51,24 +61,28 @@ tc_report_progress(double percent, double speed, double eta_seconds)
 	fflush(stdout);
 }
 
+/* A bad command line: internal (exit 3). */
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: vtp-transcode --input FILE --outdir DIR [--renditions 480p,720p,1080p] "
 			"[--preset veryfast] [--crf 21] [--hd-preset faster] [--hd-crf 22] [--threads N] [--max-width N] [--max-height N] "
-			"[--max-duration SECONDS] [--max-streams N]\n");
+			"[--max-duration SECONDS] [--max-streams N] [--sandbox required|best_effort]\n");
 	exit(EXIT_INTERNAL);
 }
 
+/* Parse the command line, enter the sandbox, transcode. */
 int
 main(int argc, char **argv)
 {
 	tc_options	opt;
 	int			i;
-	bool		check_sandbox = false,
-				landlocked;
-	char		err[256];
+	bool		check_sandbox = false;
+	tc_sandbox_mode mode = TC_SANDBOX_REQUIRED;
+	tc_sandbox_info info;
+	char		err[512];
 
+	clearenv();					/* nothing of the server's environment, ever */
 	memset(&opt, 0, sizeof(opt));
 	opt.renditions = "480p,720p,1080p";
 	opt.preset = "veryfast";
@@ -117,6 +131,11 @@ main(int argc, char **argv)
 			opt.max_duration = atof(v);
 		else if (strcmp(a, "--max-streams") == 0)
 			opt.max_streams = atoi(v);
+		else if (strcmp(a, "--sandbox") == 0)
+		{
+			if (tc_sandbox_parse_mode(v, &mode) != 0)
+				usage();
+		}
 		else
 			usage();
 		i++;
@@ -124,11 +143,12 @@ main(int argc, char **argv)
 	if (opt.input == NULL || opt.outdir == NULL)
 		usage();
 	if (check_sandbox)
-		return tc_check_sandbox(opt.input, opt.outdir);
-	if (tc_sandbox(opt.input, opt.outdir, &landlocked, err, sizeof(err)) != 0)
+		return tc_check_sandbox(opt.input, opt.outdir, mode);
+	if (tc_sandbox_enter(opt.input, opt.outdir, mode, &info, err, sizeof(err)) != 0)
 	{
 		tc_report_error("sandbox_unavailable", "%s", err);
 		return EXIT_INTERNAL;
 	}
+	tc_report_sandbox(&info);
 	return tc_run(&opt);
 }

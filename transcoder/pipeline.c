@@ -3,14 +3,16 @@
  * filter graph (rotate, deinterlace, tone-map, constant frame rate, split →
  * scale per rung) → libx264 per rung; MP4 with faststart; the main loop.
  * Follows FFmpeg's doc/examples/transcode.c, with the limits untrusted media
- * needs. The input is opened in probe.c, audio handled in audio.c.
+ * needs: the decoded timeline (not only the declared duration) is bounded by
+ * --max-duration, a timestamp gap by TC_MAX_GAP_S, and each rung's output
+ * frames by both; a failed run removes its partial outputs. The input is
+ * opened in probe.c, audio handled in audio.c.
  */
 #include "pipeline.h"
 
+#include <unistd.h>
 
-
-
-
+/* The video graph: [deinterlace, rotate, tone-map,] fps, split, one scale per rung. */
 static int
 setup_video_graph(tc *t)
 {
@@ -209,7 +211,13 @@ drain_video(tc *t, int flush)
 		while ((ret = av_buffersink_get_frame(ro->sink, t->filt)) >= 0)
 		{
 			t->filt->pict_type = AV_PICTURE_TYPE_NONE;
-			ro->frames++;
+			if (++ro->frames > t->max_frames)
+			{
+				av_frame_unref(t->filt);
+				tc_report_error("too_long", "the %s output passes %lld frames, more than %.0f s at %d/%d fps allows",
+								ro->r.name, (long long) t->max_frames, t->opt->max_duration, t->fps.num, t->fps.den);
+				return EXIT_MEDIA;
+			}
 			ret = write_video(t, ro, t->filt);
 			av_frame_unref(t->filt);
 			if (ret != 0)
@@ -241,6 +249,34 @@ maybe_report(tc *t, int64_t pts)
 
 		tc_report_progress(pct < 0 ? 0 : pct > 99.9 ? 99.9 : pct, speed, media > 0 ? eta : -1);
 	}
+}
+
+/*
+ * The decoded timeline, whatever the file declares: a frame past
+ * --max-duration, or a jump forward of more than TC_MAX_GAP_S between two
+ * video frames (which the fps filter would fill with copies), is too_long.
+ */
+static int
+check_timeline(tc *t, bool video, int64_t pts)
+{
+	AVRational	tb = t->ic->streams[video ? t->vidx : t->aidx]->time_base;
+	double		at = pts * av_q2d(tb);
+
+	if (at > t->opt->max_duration)
+	{
+		tc_report_error("too_long", "decoded %s reaches %.1f s, past the limit of %.0f s (the file declares %.1f s)",
+						video ? "video" : "audio", at, t->opt->max_duration, t->probe.duration);
+		return EXIT_MEDIA;
+	}
+	if (video && t->last_vpts != AV_NOPTS_VALUE && (pts - t->last_vpts) * av_q2d(tb) > TC_MAX_GAP_S)
+	{
+		tc_report_error("too_long", "the video jumps from %.1f s to %.1f s: a gap over %.0f s would be filled "
+						"with copies of one frame", t->last_vpts * av_q2d(tb), at, TC_MAX_GAP_S);
+		return EXIT_MEDIA;
+	}
+	if (video)
+		t->last_vpts = pts;
+	return 0;
 }
 
 /* Decode one packet (NULL flushes) of stream idx and push frames on. */
@@ -275,6 +311,11 @@ decode(tc *t, int idx, AVPacket *pkt)
 			t->frame->pts = pts;
 			t->next_vpts = pts + (t->frame->pkt_duration > 0 ? t->frame->pkt_duration : 1);
 			t->decoded++;
+			if ((ret = check_timeline(t, true, pts)) != 0)
+			{
+				av_frame_unref(t->frame);
+				return ret;
+			}
 			maybe_report(t, pts);
 			ret = av_buffersrc_add_frame_flags(t->vsrc, t->frame, 0);
 			if (ret < 0)
@@ -284,7 +325,14 @@ decode(tc *t, int idx, AVPacket *pkt)
 		else
 		{
 			if (t->frame->best_effort_timestamp != AV_NOPTS_VALUE)
+			{
 				t->frame->pts = t->frame->best_effort_timestamp - t->astart;
+				if ((ret = check_timeline(t, false, t->frame->pts)) != 0)
+				{
+					av_frame_unref(t->frame);
+					return ret;
+				}
+			}
 			ret = av_buffersrc_add_frame_flags(t->asrc, t->frame, 0);
 			if (ret < 0)
 				return fail_av("unreadable", EXIT_MEDIA, "audio frame rejected by the filter graph", ret);
@@ -382,8 +430,9 @@ finish(tc *t)
 	return 0;
 }
 
+/* Free everything; after a failure, remove the partial outputs too. */
 static void
-cleanup(tc *t)
+cleanup(tc *t, bool failed)
 {
 	int			i;
 
@@ -394,6 +443,8 @@ cleanup(tc *t)
 			if (t->rungs[i].oc->pb)
 				avio_closep(&t->rungs[i].oc->pb);
 			avformat_free_context(t->rungs[i].oc);
+			if (failed)
+				unlink(t->rungs[i].path);
 		}
 		avcodec_free_context(&t->rungs[i].enc);
 	}
@@ -429,8 +480,10 @@ tc_run(const tc_options *opt)
 	t.pkt = av_packet_alloc();
 	t.opkt = av_packet_alloc();
 
+	t.last_vpts = AV_NOPTS_VALUE;
 	if ((ret = open_input(&t)) != 0)
 		goto out;
+	t.max_frames = (int64_t) ceil((opt->max_duration + TC_MAX_GAP_S) * av_q2d(t.fps)) + 2;
 	src.width = t.probe.width;
 	src.height = t.probe.height;
 	src.rotation = t.probe.rotation;
@@ -499,6 +552,6 @@ tc_run(const tc_options *opt)
 	}
 	ret = finish(&t);
 out:
-	cleanup(&t);
+	cleanup(&t, ret != 0);
 	return ret;
 }

@@ -58,6 +58,8 @@ typedef struct tc
 	int64_t		vstart;			/* subtracted from pts, stream time base */
 	int64_t		astart;
 	int64_t		next_vpts;
+	int64_t		last_vpts;		/* the previous video frame's, AV_NOPTS_VALUE before it */
+	int64_t		max_frames;		/* per rung: (max_duration + one gap) at the output rate */
 	AVFrame    *frame;
 	AVFrame    *filt;
 	AVPacket   *pkt;
@@ -71,6 +73,27 @@ typedef struct tc
 
 /* The only containers vtp opens; never playlists (hls, concat, ...). */
 #define FORMAT_WHITELIST "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts"
+
+/*
+ * The only decoders vtp runs (libavcodec decoder names, as codec_whitelist
+ * matches them): what phones, cameras, browsers and editors upload in the
+ * containers above, and what the media tests cover. Video: H.264, HEVC,
+ * VP8, VP9, AV1 (dav1d, libavcodec's first AV1 decoder here), MPEG-2 and
+ * MPEG-1 (broadcast TS, DVD rips), MPEG-4 part 2 (AVI), ProRes (editors'
+ * masters). Audio: AAC, MP3, MP2, Opus, Vorbis, AC-3/E-AC-3, FLAC and the
+ * PCM layouts of MOV/AVI/MKV. Everything else (several hundred decoders:
+ * game and legacy formats, images, subtitles, data) never sees a byte.
+ */
+#define TC_CODEC_WHITELIST "h264,hevc,vp8,vp9,libdav1d,mpeg2video,mpeg1video,mpeg4,prores," \
+	"aac,aac_fixed,mp3float,mp3,mp2float,mp2,opus,vorbis,ac3,ac3_fixed,eac3,flac," \
+	"pcm_s16le,pcm_s16be,pcm_s24le,pcm_s24be,pcm_s32le,pcm_s32be,pcm_f32le,pcm_f32be,pcm_u8"
+
+/*
+ * The longest jump forward between two consecutive video frames: the fps
+ * filter fills a gap with copies of the last frame, so a timestamp jump of
+ * hours would make it emit (and x264 encode) millions of frames.
+ */
+#define TC_MAX_GAP_S 10.0
 
 extern double now_s(void);
 extern int	fail_av(const char *code, int exitcode, const char *what, int err);

@@ -2,9 +2,13 @@
  * probe.c — open the source, strictly: only the file protocol and the
  * supported containers; find the video and default audio streams; read the
  * probe facts (size, rotation, HDR, frame rate, bitrate) and refuse what is
- * over the limits before anything is decoded.
+ * over the limits before anything is decoded. Every decoder, the probe's
+ * included, is one of TC_CODEC_WHITELIST and capped at max-width x
+ * max-height pixels (max_pixels).
  */
 #include "pipeline.h"
+
+#include <limits.h>
 
 #include <libavutil/avstring.h>
 
@@ -74,6 +78,36 @@ check_declared_sizes(tc *t)
 	return 0;
 }
 
+/* The decoder options every decoder gets: the picture size cap, the whitelist. */
+static void
+decoder_options(const tc *t, AVDictionary **o)
+{
+	int64_t		px = (int64_t) t->opt->max_width * t->opt->max_height;
+
+	av_dict_set_int(o, "max_pixels", px > INT_MAX ? INT_MAX : px, 0);
+	av_dict_set(o, "codec_whitelist", TC_CODEC_WHITELIST, 0);
+}
+
+/* avformat_find_stream_info with the decoders' limits (it decodes a few frames of each stream). */
+static int
+find_stream_info(tc *t)
+{
+	AVDictionary **opts = av_calloc(t->ic->nb_streams ? t->ic->nb_streams : 1, sizeof(*opts));
+	unsigned	i,
+				n = t->ic->nb_streams;
+	int			ret;
+
+	if (opts == NULL)
+		return AVERROR(ENOMEM);
+	for (i = 0; i < n; i++)
+		decoder_options(t, &opts[i]);
+	ret = avformat_find_stream_info(t->ic, opts);
+	for (i = 0; i < n; i++)
+		av_dict_free(&opts[i]);
+	av_free(opts);
+	return ret;
+}
+
 int
 open_input(tc *t)
 {
@@ -91,6 +125,7 @@ open_input(tc *t)
 	av_dict_set(&o, "protocol_whitelist", "file", 0);
 	av_dict_set(&o, "format_whitelist", FORMAT_WHITELIST, 0);
 	av_dict_set(&o, "max_streams", "64", 0);
+	av_dict_set(&o, "codec_whitelist", TC_CODEC_WHITELIST, 0);
 	ret = avformat_open_input(&t->ic, t->opt->input, NULL, &o);
 	av_dict_free(&o);
 	if (ret < 0)
@@ -116,7 +151,7 @@ open_input(tc *t)
 	}
 	if ((ret = check_declared_sizes(t)) != 0)
 		return ret;
-	ret = avformat_find_stream_info(t->ic, NULL);
+	ret = find_stream_info(t);
 	if (ret < 0)
 		return fail_av("unreadable", EXIT_MEDIA, "could not read stream information", ret);
 	if ((int) t->ic->nb_streams > t->opt->max_streams)
@@ -218,11 +253,18 @@ open_decoder(tc *t, int idx, AVCodecContext **out)
 	AVStream   *st = t->ic->streams[idx];
 	const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
 	AVCodecContext *c;
+	AVDictionary *o = NULL;
 	int			ret;
 
 	if (dec == NULL)
 	{
 		tc_report_error("unsupported_codec", "no decoder for %s", avcodec_get_name(st->codecpar->codec_id));
+		return EXIT_MEDIA;
+	}
+	if (!av_match_list(dec->name, TC_CODEC_WHITELIST, ','))
+	{
+		tc_report_error("unsupported_codec", "vtp does not decode %s (decoder %s)",
+						avcodec_get_name(st->codecpar->codec_id), dec->name);
 		return EXIT_MEDIA;
 	}
 	c = avcodec_alloc_context3(dec);
@@ -234,7 +276,9 @@ open_decoder(tc *t, int idx, AVCodecContext **out)
 		return fail_av("unreadable", EXIT_MEDIA, "bad codec parameters", ret);
 	c->pkt_timebase = st->time_base;
 	c->thread_count = t->opt->threads;
-	ret = avcodec_open2(c, dec, NULL);
+	decoder_options(t, &o);
+	ret = avcodec_open2(c, dec, &o);
+	av_dict_free(&o);
 	if (ret < 0)
 		return fail_av("unsupported_codec", EXIT_MEDIA, "could not open the decoder", ret);
 	return 0;

@@ -3,6 +3,29 @@
  * on untrusted media. The transcode worker fork+execs it with a source file
  * and an output directory; it reports JSON lines on stdout and exits
  * 0 (done), 2 (the media is unusable: permanent) or 3 (anything else).
+ *
+ * Its report, one JSON object a line: first exactly one
+ *   {"event":"sandbox","mode":"required"|"best_effort","landlock_abi":N,"landlock":B,"seccomp":"allowlist"}
+ * once the sandbox is in force, before the source is opened; then exactly one
+ * probe line, one plan line, progress lines, one rendition line per planned
+ * rung (<name>.mp4 in the output directory), then done — or, at any point,
+ * one error line {"event":"error","code":C,"message":M} and the exit code.
+ *
+ * The error codes, the complete list (the worker accepts only these):
+ *   sandbox_unavailable  the sandbox could not be entered (exit 3)
+ *   internal             a failure of the helper itself (exit 3)
+ *   empty                the source has 0 bytes
+ *   unreadable           not a container vtp opens, or damaged
+ *   too_large            picture over --max-width x --max-height
+ *   too_many_streams     more streams than --max-streams
+ *   too_long             declared duration, decoded timestamps, output
+ *                        frames or a timestamp gap past --max-duration
+ *   no_video             no video stream
+ *   unsupported_codec    a codec outside TC_CODEC_WHITELIST
+ *   bad_plan             no rendition can be planned for this source
+ *   no_frames            no video frame could be decoded
+ *   truncated            the video stops well before its declared duration
+ * (exit 2 for every code but sandbox_unavailable and internal).
  */
 #ifndef VTP_TRANSCODE_H
 #define VTP_TRANSCODE_H
@@ -59,11 +82,29 @@ extern void tc_report_progress(double percent, double speed, double eta_seconds)
 extern int	tc_run(const tc_options *opt);
 
 /*
- * The sandbox (sandbox.c): seccomp refuses sockets, exec and ptrace;
- * Landlock, where the kernel has it, limits the file system to reading the
- * source and writing the output directory. 0, or -1 with err.
+ * The sandbox (sandbox.c): clearenv, no_new_privs, not dumpable, Landlock
+ * (source read-only, output directory regular files only, no TCP, signals
+ * and abstract sockets scoped) and a seccomp allowlist (threads only,
+ * signals only to itself). --sandbox required refuses to run without
+ * Landlock; best_effort runs with seccomp alone and says so.
  */
-extern int	tc_sandbox(const char *input, const char *outdir, bool *landlocked, char *err, size_t errlen);
-extern int	tc_check_sandbox(const char *input, const char *outdir);
+typedef enum tc_sandbox_mode
+{
+	TC_SANDBOX_REQUIRED,
+	TC_SANDBOX_BEST_EFFORT
+} tc_sandbox_mode;
+
+typedef struct tc_sandbox_info
+{
+	tc_sandbox_mode mode;
+	int			landlock_abi;	/* the running kernel's, 0 when absent */
+	bool		landlock;		/* the Landlock ruleset is in force */
+} tc_sandbox_info;
+
+extern int	tc_sandbox_parse_mode(const char *s, tc_sandbox_mode *mode);
+extern int	tc_sandbox_enter(const char *input, const char *outdir, tc_sandbox_mode mode,
+							 tc_sandbox_info *info, char *err, size_t errlen);
+extern void tc_report_sandbox(const tc_sandbox_info *info);
+extern int	tc_check_sandbox(const char *input, const char *outdir, tc_sandbox_mode mode);
 
 #endif

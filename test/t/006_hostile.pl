@@ -6,9 +6,13 @@
 # no network connection (a listener the playlists point at sees none) and
 # cannot read other files (its sandbox is checked); PostgreSQL never restarts.
 # Keys with quotes and backslashes, and credentials, are checked too.
+# The decoded timeline is bounded whatever the file declares (vtp.max_duration
+# is 20 s here): files that lie about their duration, or jump their
+# timestamps ahead, end too_long; a decoder vtp does not support is never run.
 use strict;
 use warnings;
 use lib 'test/perl';
+use File::Path qw(remove_tree);
 use IO::Socket::INET;
 use IPC::Run;
 use JSON::PP;
@@ -19,7 +23,7 @@ use Time::HiRes qw(time sleep);
 use VtpTest;
 
 my $s = start_emulator();
-my $node = vtp_node('hostile', $s, "vtp.transcode_workers = 2\n");
+my $node = vtp_node('hostile', $s, "vtp.transcode_workers = 2\nvtp.max_duration = 20\n");
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION vtp');
 my $started = $node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()');
@@ -63,6 +67,31 @@ my $audio = media('h-audio.mp4', '-f', 'lavfi', '-i', 'sine', '-t', '3', '-c:a',
 my $full = slurp_file($clip);
 my $full_end = slurp_file($clip_end);
 
+# a Matroska file whose Duration element says 2 s, whatever it holds
+sub declares_2s
+{
+	my ($name, @ffargs) = @_;
+	my $d = slurp_file(media("real-$name", @ffargs));
+	my $i = index($d, "\x44\x89\x88");
+	die "no 8-byte Duration in $name" if $i < 0;
+	substr($d, $i + 3, 8) = pack('d>', 2000.0);
+	return file_with($name, $d);
+}
+my @x264 = ('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p');
+# 30 s of video (a minute would be as cheap) that says 2 s
+my $lies = declares_2s('lies-2s.mkv', '-f', 'lavfi', '-t', '30', '-i', 'testsrc2=size=320x240:rate=10', @x264);
+# 3 s of video and 30 s of audio, saying 2 s
+my $alies = declares_2s('audio-lies-2s.mkv', '-f', 'lavfi', '-t', '3', '-i', 'testsrc2=size=320x240:rate=10',
+	'-f', 'lavfi', '-t', '30', '-i', 'sine', @x264, '-c:a', 'aac');
+# one second, a 14 s jump, two more seconds: 17 s in all, under the limit, but the
+# fps filter would fill the gap with 140 copies of one frame
+my $gap = media('gap-14s.mkv', '-f', 'lavfi', '-t', '3', '-i', 'testsrc2=size=320x240:rate=10', @x264,
+	'-vf', "setpts='PTS+if(gte(N,10),14/TB,0)'", '-fps_mode', 'passthrough');
+# a jump of three hours, declaring 2 s: millions of copies on main's helper
+my $hours = declares_2s('gap-3h.mkv', '-f', 'lavfi', '-t', '2', '-i', 'testsrc2=size=320x240:rate=10', @x264,
+	'-vf', "setpts='PTS+if(gte(N,10),10800/TB,0)'", '-fps_mode', 'passthrough');
+my $theora = media('theora.mkv', '-f', 'lavfi', '-t', '2', '-i', 'testsrc2=size=320x240:rate=10', '-c:v', 'libtheora');
+
 my @cases = (
 	[ 'hls-local.mp4', file_with('hls-local.mp4', "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n"),
 		'unreadable', qr/it is hls, which vtp does not open/ ],
@@ -82,6 +111,11 @@ my @cases = (
 	[ 'text.mp4', file_with('text.mp4', "Dear diary, today I uploaded a text file.\n" x 40),
 		'unreadable', qr/not a video file vtp can read/ ],
 	[ 'audio-only.mp4', $audio, 'no_video', qr/no video stream/ ],
+	[ 'lies-2s.mkv', $lies, 'too_long', qr/decoded video reaches 20\.\d s, past the limit of 20 s \(the file declares 2\.0 s\)/ ],
+	[ 'audio-lies-2s.mkv', $alies, 'too_long', qr/decoded audio reaches 20\.\d s, past the limit of 20 s/ ],
+	[ 'gap-14s.mkv', $gap, 'too_long', qr/the video jumps from 0\.9 s to 15\.0 s: a gap over 10 s/ ],
+	[ 'gap-3h.mkv', $hours, 'too_long', qr/decoded video reaches 1080\d\.\d s, past the limit of 20 s \(the file declares 2\.0 s\)/ ],
+	[ 'theora.mkv', $theora, 'unsupported_codec', qr/vtp does not decode theora/ ],
 );
 
 my %id;
@@ -119,16 +153,44 @@ unlike(slurp_file($node->logfile), qr/terminated by signal|server process .* was
 	my ($o, $e);
 	IPC::Run::run([ "$pkglib/vtp-transcode", '--check-sandbox', '--input', $clip, '--outdir', $out ], '>', \$o, '2>', \$e);
 	my $r = decode_json($o);
+	is($r->{mode}, 'required', 'sandbox: Landlock is required by default');
+	ok($r->{landlock} && $r->{landlock_abi} >= 1, "sandbox: Landlock in force (ABI $r->{landlock_abi})");
+	is($r->{seccomp}, 'allowlist', 'sandbox: seccomp is an allowlist');
 	is($r->{socket}, 'refused', 'sandbox: no socket can be opened (seccomp)');
+	is($r->{io_uring}, 'refused', 'sandbox: no io_uring (sockets without socket(2))');
 	is($r->{exec}, 'refused', 'sandbox: no program can be started (seccomp)');
+	is($r->{fork}, 'refused', 'sandbox: no process can be forked');
+	is($r->{signal_parent}, 'refused', 'sandbox: its parent cannot be signalled');
 	is($r->{read_source}, 'allowed', 'sandbox: the source can be read');
 	is($r->{write_outdir}, 'allowed', 'sandbox: the output directory can be written');
-  SKIP:
-	{
-		skip('this kernel has no Landlock', 1) unless $r->{landlock};
-		is($r->{read_other_file}, 'refused', 'sandbox: no other file can be read (Landlock)');
-	}
+	is($r->{read_other_file}, 'refused', 'sandbox: no other file can be read (Landlock)');
 	diag('figure: sandbox ' . $o);
+
+	# a transcode's first report line is the sandbox in force, before the probe
+	remove_tree($out);
+	mkdir $out;
+	IPC::Run::run([ "$pkglib/vtp-transcode", '--input', $clip, '--outdir', $out, '--renditions', '480p' ],
+		'>', \$o, '2>', \$e);
+	my @lines = split /\n/, $o;
+	like($lines[0], qr/^\{"event":"sandbox","mode":"required","landlock_abi":\d+,"landlock":true,"seccomp":"allowlist"\}$/,
+		'the first report line is the sandbox in force');
+	like($lines[1], qr/^\{"event":"probe"/, 'then the probe');
+	like($lines[-1], qr/^\{"event":"done"/, 'and the transcode works inside it');
+
+	# a picture over the limit hidden mid-stream (MPEG-TS declares no size: the first
+	# SPS says 320x240, a later one 8192x4320): max_pixels, it is never decoded
+	my $small = slurp_file(media('small-part.ts', '-f', 'lavfi', '-t', '2', '-i', 'testsrc2=size=320x240:rate=10', @x264));
+	my $big = slurp_file(media('big-part.ts', '-f', 'lavfi', '-t', '0.2', '-i', 'color=size=8192x4320:rate=10', @x264,
+		'-output_ts_offset', '2'));
+	my $mixed = file_with('grows-mid-stream.ts', $small . $big);
+	remove_tree($out);
+	mkdir $out;
+	IPC::Run::run([ "$pkglib/vtp-transcode", '--input', $mixed, '--outdir', $out ], '>', \$o, '2>', \$e);
+	my @ev = map { decode_json($_) } grep { /^\{/ } split /\n/, $o;
+	my ($done) = grep { $_->{event} eq 'done' } @ev;
+	my ($rend) = grep { $_->{event} eq 'rendition' } @ev;
+	ok($done && $done->{decode_errors} >= 1, 'a mid-stream picture over max-width x max-height is refused by the decoder');
+	is($rend && $rend->{frames}, 20, 'and only the 20 frames within the limit are encoded');
 }
 
 # keys with quotes, backslashes and non-ASCII, through the S3 event path (every statement is parameterised)
