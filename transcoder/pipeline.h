@@ -79,14 +79,20 @@ typedef struct tc
  * matches them): what phones, cameras, browsers and editors upload in the
  * containers above, and what the media tests cover. Video: H.264, HEVC,
  * VP8, VP9, AV1 (dav1d, libavcodec's first AV1 decoder here), MPEG-2 and
- * MPEG-1 (broadcast TS, DVD rips), MPEG-4 part 2 (AVI), ProRes (editors'
- * masters). Audio: AAC, MP3, MP2, Opus, Vorbis, AC-3/E-AC-3, FLAC and the
- * PCM layouts of MOV/AVI/MKV. Everything else (several hundred decoders:
- * game and legacy formats, images, subtitles, data) never sees a byte.
+ * MPEG-1 (broadcast TS, DVD rips), MPEG-4 part 2 and MS-MPEG4 v3 (AVI),
+ * ProRes (editors' masters), Motion JPEG and DV (cameras and camcorders),
+ * H.263 (3GP phones), WMV 1–3 and VC-1 (AVI and Matroska rips). Audio: AAC, MP3,
+ * MP2, Opus, Vorbis, AC-3/E-AC-3, DTS, FLAC, ALAC, AMR-NB/WB (3GP), WMA v2
+ * and the PCM layouts of MOV/AVI/MKV. Everything else (several hundred
+ * decoders: game and legacy formats, images, subtitles, data) never sees a
+ * byte.
  */
-#define TC_CODEC_WHITELIST "h264,hevc,vp8,vp9,libdav1d,mpeg2video,mpeg1video,mpeg4,prores," \
-	"aac,aac_fixed,mp3float,mp3,mp2float,mp2,opus,vorbis,ac3,ac3_fixed,eac3,flac," \
-	"pcm_s16le,pcm_s16be,pcm_s24le,pcm_s24be,pcm_s32le,pcm_s32be,pcm_f32le,pcm_f32be,pcm_u8"
+#define TC_CODEC_WHITELIST "h264,hevc,vp8,vp9,libdav1d,mpeg2video,mpeg1video,mpeg4,msmpeg4,prores," \
+	"mjpeg,dvvideo,h263,vc1,wmv1,wmv2,wmv3," \
+	"aac,aac_fixed,mp3float,mp3,mp2float,mp2,opus,vorbis,ac3,ac3_fixed,eac3,dca,flac,alac," \
+	"amrnb,amrwb,wmav2," \
+	"pcm_s16le,pcm_s16be,pcm_s24le,pcm_s24be,pcm_s32le,pcm_s32be,pcm_f32le,pcm_f32be,pcm_u8," \
+	"pcm_alaw,pcm_mulaw"
 
 /*
  * The longest jump forward between two consecutive video frames: the fps

@@ -171,6 +171,18 @@ is("$p->{audio_stream} $p->{audio_channels}", '2 6', 'mkv: the default track (5.
 check_case('avi', media('mpeg4.avi', '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=25', @av, '-t', '2',
 	'-c:v', 'mpeg4', '-q:v', '5', '-c:a', 'libmp3lame', '-shortest'), [ '480p 640x480' ], audio => 1);
 
+# what older cameras and phones upload: every decoder on the whitelist that
+# real files need must be there (Motion JPEG + PCM in AVI, H.263 in 3GP,
+# WMV2 + WMA2 in AVI, ALAC in MOV)
+check_case('mjpeg', media('camera.avi', '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=25', @av, '-t', '2',
+	'-c:v', 'mjpeg', '-q:v', '5', '-c:a', 'pcm_s16le', '-shortest'), [ '480p 640x480' ], audio => 1);
+check_case('3gp', media('phone.3gp', '-f', 'lavfi', '-i', 'testsrc2=size=352x288:rate=15', @av, '-t', '2',
+	'-c:v', 'h263', '-c:a', 'aac', '-shortest'), [ '288p 352x288' ], audio => 1);
+check_case('wmv', media('wmv2.avi', '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=25', @av, '-t', '2',
+	'-c:v', 'wmv2', '-c:a', 'wmav2', '-shortest'), [ '480p 640x480' ], audio => 1);
+check_case('alac', media('alac.mov', '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=25', @av, '-t', '2',
+	'-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'alac', '-shortest'), [ '480p 640x480' ], audio => 1);
+
 # MPEG-TS that starts late (timestamps offset), H.264 + AAC
 check_case('mpegts', media('late.ts', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', @av, '-t', '2',
 	'-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', '-output_ts_offset', '10'),
