@@ -147,26 +147,37 @@ http_notify_connection(void *cls, struct MHD_Connection *con, void **socket_cont
 	}
 }
 
+/* The connection's entry, its list locked; NULL (nothing locked) if untracked. */
 static http_conn *
-conn_of(struct MHD_Connection *con)
+conn_locked(struct MHD_Connection *con)
 {
 	const union MHD_ConnectionInfo *i = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	http_conn  *c = i ? (http_conn *) i->socket_context : NULL;
 
-	return i ? (http_conn *) i->socket_context : NULL;
+	if (c)
+		pthread_mutex_lock(&c->srv->conns_mu);
+	return c;
+}
+
+/* A new rate window from now (under conns_mu). */
+static void
+restart_window(http_conn *c, double now)
+{
+	c->window_start = now;
+	c->window_bytes = c->body_bytes;
 }
 
 /* The request moved on: its clock for the deadline or the rate starts now. */
 void
 http_conn_phase(struct MHD_Connection *con, http_phase phase)
 {
-	http_conn  *c = conn_of(con);
+	http_conn  *c = conn_locked(con);
 
 	if (c == NULL)
 		return;
-	pthread_mutex_lock(&c->srv->conns_mu);
 	c->phase = phase;
-	c->phase_start = c->window_start = http_now();
-	c->window_bytes = c->body_bytes;
+	c->phase_start = http_now();
+	restart_window(c, c->phase_start);
 	pthread_mutex_unlock(&c->srv->conns_mu);
 }
 
@@ -174,25 +185,22 @@ http_conn_phase(struct MHD_Connection *con, http_phase phase)
 void
 http_conn_busy(struct MHD_Connection *con, bool busy)
 {
-	http_conn  *c = conn_of(con);
+	http_conn  *c = conn_locked(con);
 
 	if (c == NULL)
 		return;
-	pthread_mutex_lock(&c->srv->conns_mu);
 	c->busy += busy ? 1 : -1;
-	c->window_start = http_now();
-	c->window_bytes = c->body_bytes;
+	restart_window(c, http_now());
 	pthread_mutex_unlock(&c->srv->conns_mu);
 }
 
 void
 http_conn_received(struct MHD_Connection *con, size_t n)
 {
-	http_conn  *c = conn_of(con);
+	http_conn  *c = conn_locked(con);
 
 	if (c == NULL)
 		return;
-	pthread_mutex_lock(&c->srv->conns_mu);
 	c->body_bytes += (int64_t) n;
 	pthread_mutex_unlock(&c->srv->conns_mu);
 }
@@ -217,8 +225,7 @@ reap(upload_server *srv)
 			continue;
 		if (c->busy > 0)
 		{
-			c->window_start = now;
-			c->window_bytes = c->body_bytes;
+			restart_window(c, now);
 			continue;
 		}
 		if (c->phase == HC_HEADERS && header_s > 0 && now - c->phase_start >= header_s)
@@ -227,8 +234,7 @@ reap(upload_server *srv)
 		{
 			if (c->body_bytes - c->window_bytes < (int64_t) rate * window_s)
 				counter = &srv->refused.slow_body;
-			c->window_start = now;
-			c->window_bytes = c->body_bytes;
+			restart_window(c, now);
 		}
 		if (counter)
 		{
