@@ -36,6 +36,7 @@ typedef struct http_conn
 	http_phase	phase;
 	double		phase_start;	/* monotonic seconds */
 	int			busy;			/* >0: the server, not the client, is the hold-up */
+	double		busy_since;
 	int64_t		body_bytes;
 	double		window_start;
 	int64_t		window_bytes;	/* body_bytes when the window began */

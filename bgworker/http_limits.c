@@ -189,8 +189,11 @@ http_conn_busy(struct MHD_Connection *con, bool busy)
 
 	if (c == NULL)
 		return;
-	c->busy += busy ? 1 : -1;
-	restart_window(c, http_now());
+	/* time spent busy does not count against the client's rate */
+	if (busy && c->busy++ == 0)
+		c->busy_since = http_now();
+	else if (!busy && --c->busy == 0)
+		c->window_start += http_now() - c->busy_since;
 	pthread_mutex_unlock(&c->srv->conns_mu);
 }
 
@@ -224,10 +227,8 @@ reap(upload_server *srv)
 		if (c->cut || c->fd < 0)
 			continue;
 		if (c->busy > 0)
-		{
-			restart_window(c, now);
 			continue;
-		}
+
 		if (c->phase == HC_HEADERS && header_s > 0 && now - c->phase_start >= header_s)
 			counter = &srv->refused.header_deadline;
 		else if (c->phase == HC_BODY && rate > 0 && now - c->window_start >= window_s)
