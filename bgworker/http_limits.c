@@ -60,6 +60,7 @@ addr_key(const struct sockaddr *sa, unsigned char *out)
 	return 1;
 }
 
+/* The limits as last published by the worker (SIGHUP reaches them within 10 s). */
 static void
 settings(upload_server *srv, int *per_addr, int *header_s, int *rate, int *window_s)
 {
@@ -197,6 +198,7 @@ http_conn_busy(struct MHD_Connection *con, bool busy)
 	pthread_mutex_unlock(&c->srv->conns_mu);
 }
 
+/* n more body bytes arrived. */
 void
 http_conn_received(struct MHD_Connection *con, size_t n)
 {
@@ -247,6 +249,7 @@ reap(upload_server *srv)
 	}
 }
 
+/* The reaper thread: a pass every REAP_INTERVAL_MS until http_limits_stop. */
 static void *
 reaper_main(void *arg)
 {
@@ -352,6 +355,7 @@ auth_entry(upload_server *srv, struct MHD_Connection *con, bool create, double n
 	return victim;
 }
 
+/* The failed-token limits as last published. */
 static void
 auth_settings(upload_server *srv, int *max_failures, int *window_s)
 {
@@ -384,6 +388,7 @@ http_auth_throttled(upload_server *srv, struct MHD_Connection *con)
 	return wait;
 }
 
+/* Count one failed token for the connection's address. */
 void
 http_auth_failed(upload_server *srv, struct MHD_Connection *con)
 {
