@@ -13,7 +13,7 @@ MODULE_big = vtp
 OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o \
        src/ladder.o src/names.o src/aws.o src/s3.o src/s3list.o src/sqs.o src/pgaws.o \
        src/catalog.o src/catalog_reconcile.o src/workers.o src/sqlapi.o src/sqlops.o \
-       src/sqlurls.o src/upq.o bgworker/upload.o bgworker/http.o \
+       src/sqlurls.o src/upq.o bgworker/upload.o bgworker/http.o bgworker/http_limits.o \
        bgworker/worker.o bgworker/ingest.o bgworker/child.o bgworker/supervise.o \
        bgworker/transcode.o bgworker/transfer.o bgworker/reconcile.o
 DATA = vtp--1.0.sql vtp--1.0--1.1.sql vtp--1.2.sql vtp--1.1--1.2.sql
@@ -92,7 +92,7 @@ test/fuzz/fuzz_s3event: test/fuzz/fuzz_s3event.c src/s3event.c src/json.c src/bu
 test/fuzz/fuzz_sigv4: test/fuzz/fuzz_sigv4.c src/sigv4.c src/buf.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto)
 
-test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http.h src/upq.c src/names.c $(FUZZ_AWS)
+test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http_limits.c bgworker/http.h bgworker/http_int.h src/upq.c src/names.c $(FUZZ_AWS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) \
 	  $(shell pkg-config --libs $(PKGS)) -lpthread
 

@@ -8,7 +8,7 @@
  * Bearer tokens are checked, rows written and read by the worker's main
  * thread through the request queue: nothing here calls PostgreSQL.
  */
-#include "http.h"
+#include "http_int.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,13 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <microhttpd.h>
+#include <time.h>
 
 #include "../src/buf.h"
 #include "../src/names.h"
 
 #define DB_TIMEOUT_MS 30000
+#define THROTTLE_DELAY_MS 500
 
 typedef struct upload
 {
@@ -74,21 +74,66 @@ respond_error(struct MHD_Connection *con, unsigned status, const char *msg)
 	return ret;
 }
 
-/* 0 if the bearer token is live, else the HTTP status to answer. */
+/* The worker's main thread answers r (the connection waits on the server, not the client). */
+static bool
+ask_worker(upload_server *srv, struct MHD_Connection *con, upq_req *r)
+{
+	bool		ok;
+
+	http_conn_busy(con, true);
+	ok = upq_call(&srv->q, r, DB_TIMEOUT_MS);
+	http_conn_busy(con, false);
+	return ok;
+}
+
+/*
+ * 0 if the bearer token is live, else the HTTP status to answer. An address
+ * with too many failed tokens lately gets 429 (after a short pause) without
+ * asking the database; *retry_after says for how long.
+ */
 static unsigned
-check_token(upload_server *srv, struct MHD_Connection *con)
+check_token(upload_server *srv, struct MHD_Connection *con, int *retry_after)
 {
 	const char *auth = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
 	upq_req		r;
 
+	if ((*retry_after = http_auth_throttled(srv, con)) > 0)
+	{
+		struct timespec pause = {0, THROTTLE_DELAY_MS * 1000000L};
+
+		nanosleep(&pause, NULL);
+		return 429;
+	}
 	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0')
+	{
+		http_auth_failed(srv, con);
 		return 401;
+	}
 	memset(&r, 0, sizeof(r));
 	r.kind = UPQ_AUTH;
 	vtp_sha256_hex(auth + 7, strlen(auth + 7), r.token_sha256);
-	if (!upq_call(&srv->q, &r, DB_TIMEOUT_MS))
+	if (!ask_worker(srv, con, &r))
 		return 503;
+	if (r.status == 401)
+		http_auth_failed(srv, con);
 	return r.status == 200 ? 0 : r.status;
+}
+
+/* The answer to a request whose token check failed with st. */
+static enum MHD_Result
+refuse_token(struct MHD_Connection *con, unsigned st, int retry_after)
+{
+	char		secs[16];
+
+	if (st == 429)
+	{
+		snprintf(secs, sizeof(secs), "%d", retry_after);
+		return respond(con, 429, "{\"error\":\"too many failed tokens from this address; try again later\"}\n",
+					   "Retry-After", secs);
+	}
+	if (st == 401)
+		return respond_error(con, 401, "a valid bearer token is required");
+	return respond_error(con, st, st == 500 ? "internal error" : "the database did not answer");
 }
 
 /* The client's file name: ?filename=, else Content-Disposition's filename. */
@@ -145,16 +190,17 @@ start_upload(upload_server *srv, struct MHD_Connection *con, void **con_cls)
 	int64_t		max_bytes;
 	int			max_conc;
 	unsigned	st;
+	int			retry;
 
 	if (u == NULL)
 		return MHD_NO;
 	u->srv = srv;
 	copy_settings(srv, &u->c, bucket, sizeof(bucket), prefix, sizeof(prefix), &max_bytes, &max_conc);
 	*con_cls = u;				/* freed by the completion callback */
-	if ((st = check_token(srv, con)) != 0)
+	if ((st = check_token(srv, con, &retry)) != 0)
 	{
 		u->answered = true;
-		return respond_error(con, st, st == 401 ? "a valid bearer token is required" : "the database did not answer");
+		return refuse_token(con, st, retry);
 	}
 	if (cl && strtoll(cl, NULL, 10) > max_bytes)
 	{
@@ -186,12 +232,17 @@ finish_upload(upload *u, struct MHD_Connection *con)
 	upq_req		r;
 	vbuf		b = VBUF_INIT;
 	enum MHD_Result ret;
+	int			st;
 
 	u->answered = true;
+	http_conn_phase(con, HC_REPLY);
 	if (u->received == 0)
 		return respond_error(con, 400, "the request body is empty: send the video file as the body");
 	memset(&r, 0, sizeof(r));
-	if (s3_stream_finish(&u->st, r.etag, sizeof(r.etag), &err) != 0)
+	http_conn_busy(con, true);
+	st = s3_stream_finish(&u->st, r.etag, sizeof(r.etag), &err);
+	http_conn_busy(con, false);
+	if (st != 0)
 	{
 		char		msg[600];
 
@@ -204,7 +255,11 @@ finish_upload(upload *u, struct MHD_Connection *con)
 	snprintf(r.bucket, sizeof(r.bucket), "%s", u->st.bucket);
 	r.key = u->key;
 	r.size = u->received;
-	if (!upq_call(&u->srv->q, &r, DB_TIMEOUT_MS) || r.status != 201)
+	if (!ask_worker(u->srv, con, &r))
+		return respond_error(con, 503, "stored, but the database did not answer");
+	if (r.status == 500)
+		return respond_error(con, 500, "internal error");	/* its S3 notification will still register it */
+	if (r.status != 201)
 		/* the object is stored: its S3 notification will register it */
 		return respond_error(con, 503, r.message[0] ? r.message : "stored, but the database did not answer");
 	vbuf_puts(&b, "{\"id\":");
@@ -230,16 +285,17 @@ get_video(upload_server *srv, struct MHD_Connection *con, const char *id)
 {
 	upq_req		r;
 	unsigned	st;
+	int			retry;
 	enum MHD_Result ret;
 
-	if ((st = check_token(srv, con)) != 0)
-		return respond_error(con, st, st == 401 ? "a valid bearer token is required" : "the database did not answer");
+	if ((st = check_token(srv, con, &retry)) != 0)
+		return refuse_token(con, st, retry);
 	if (!vtp_is_uuid(id))
 		return respond_error(con, 404, "no such video");
 	memset(&r, 0, sizeof(r));
 	r.kind = UPQ_GET;
 	memcpy(r.id, id, 37);
-	if (!upq_call(&srv->q, &r, DB_TIMEOUT_MS))
+	if (!ask_worker(srv, con, &r))
 		return respond_error(con, 503, "the database did not answer");
 	if (r.status != 200 || r.body == NULL)
 		ret = respond_error(con, r.status ? (unsigned) r.status : 500, r.message[0] ? r.message : "no such video");
@@ -255,9 +311,12 @@ on_request(void *cls, struct MHD_Connection *con, const char *url, const char *m
 {
 	upload_server *srv = cls;
 	upload	   *u = *con_cls;
+	int			st;
 
 	if (u == NULL)
 	{
+		/* the request line and headers are in: the body's clock starts */
+		http_conn_phase(con, HC_BODY);
 		if (strcmp(url, "/videos") == 0 && strcmp(method, "POST") == 0)
 			return start_upload(srv, con, con_cls);
 		/* requests without a body: answer on the first call */
@@ -269,6 +328,7 @@ on_request(void *cls, struct MHD_Connection *con, const char *url, const char *m
 			return respond_error(con, 405, "method not allowed");
 		return respond_error(con, 404, "not found");
 	}
+	http_conn_received(con, *data_size);
 	if (u->answered)
 	{
 		*data_size = 0;			/* a response is queued: drop the rest */
@@ -289,7 +349,10 @@ on_request(void *cls, struct MHD_Connection *con, const char *url, const char *m
 			u->answered = true;
 			return respond_error(con, 413, "the upload is larger than vtp.upload_max_bytes");
 		}
-		if (s3_stream_write(&u->st, data, *data_size, &err) != 0)
+		http_conn_busy(con, true);
+		st = s3_stream_write(&u->st, data, *data_size, &err);
+		http_conn_busy(con, false);
+		if (st != 0)
 		{
 			char		msg[600];
 
@@ -310,6 +373,8 @@ on_completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_Req
 {
 	upload	   *u = *con_cls;
 
+	/* a next request on this connection has its own header deadline */
+	http_conn_phase(con, HC_HEADERS);
 	if (u == NULL)
 		return;
 	if (u->key)
@@ -385,27 +450,38 @@ start_daemon(upload_server *srv, const struct sockaddr_storage *ss, int idle_tim
 		flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
 	else if (ss->ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	/* the HTTP threads must never take the worker's signals */
+	/* the HTTP threads and the reaper must never take the worker's signals */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (!http_limits_start(srv))
+	{
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		snprintf(err, errlen, "could not start the HTTP server's reaper thread");
+		return false;
+	}
 	if (ss)
-		srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+		srv->daemon = MHD_start_daemon(flags, 0, http_accept_policy, srv, on_request, srv,
+									   MHD_OPTION_EXTERNAL_LOGGER, http_log, srv,
 									   MHD_OPTION_SOCK_ADDR, (struct sockaddr *) ss,
 									   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) idle_timeout_s,
 									   MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+									   MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, srv,
 									   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
 									   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 1024,
 									   MHD_OPTION_END);
 	else
-		srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+		srv->daemon = MHD_start_daemon(flags, 0, http_accept_policy, srv, on_request, srv,
+									   MHD_OPTION_EXTERNAL_LOGGER, http_log, srv,
 									   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) idle_timeout_s,
 									   MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+									   MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, srv,
 									   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
 									   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 1024,
 									   MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (srv->daemon == NULL)
 	{
+		http_limits_stop(srv);
 		snprintf(err, errlen, "could not start the HTTP server");
 		return false;
 	}
@@ -444,11 +520,17 @@ http_add_connection(upload_server *srv, int fd)
 	return MHD_add_connection(srv->daemon, fd, (struct sockaddr *) &peer, sizeof(peer)) == MHD_YES;
 }
 
+/*
+ * Never blocks on a client or the database: the queue closes first (every
+ * thread waiting in upq_call returns), transfers see 'stopping' within a
+ * second, and libmicrohttpd shuts every socket down before it joins threads.
+ */
 void
 http_stop(upload_server *srv)
 {
 	atomic_store(&srv->stopping, true);
 	upq_close(&srv->q);
+	http_limits_stop(srv);
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
 	srv->daemon = NULL;

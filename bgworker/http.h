@@ -10,9 +10,60 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "../src/aws.h"
 #include "../src/upq.h"
+
+/* Where a connection is; the reaper enforces the header deadline and the body rate. */
+typedef enum http_phase
+{
+	HC_HEADERS,					/* from accept, or the end of the last request */
+	HC_BODY,					/* headers complete, the body arriving */
+	HC_REPLY					/* the body is in: answering */
+} http_phase;
+
+/* One TCP connection (libmicrohttpd's socket context), on upload_server.conns. */
+typedef struct http_conn
+{
+	struct upload_server *srv;
+	struct http_conn *prev;
+	struct http_conn *next;
+	int			fd;
+	unsigned char addr[16];		/* IPv4, or an IPv6 /64 */
+	int			addr_len;
+	/* below: under conns_mu */
+	http_phase	phase;
+	double		phase_start;	/* monotonic seconds */
+	int			busy;			/* >0: the server, not the client, is the hold-up */
+	double		busy_since;
+	int64_t		body_bytes;
+	double		window_start;
+	int64_t		window_bytes;	/* body_bytes when the window began */
+	bool		cut;
+} http_conn;
+
+/* Failed bearer tokens per address: a fixed table, 8-way sets, LRU within a set. */
+#define HTTP_AUTH_SETS 128
+#define HTTP_AUTH_WAYS 8
+typedef struct http_auth_entry
+{
+	unsigned char addr[16];
+	int			addr_len;		/* 0: free */
+	int			failures;
+	double		window_start;
+	double		last_used;
+} http_auth_entry;
+
+/* What the limits refused, since the worker last logged it. */
+typedef struct http_refusals
+{
+	atomic_long per_address;
+	atomic_long header_deadline;
+	atomic_long slow_body;
+	atomic_long auth_throttled;
+	atomic_long overload;		/* MHD's own refusals (global limit, memory) */
+} http_refusals;
 
 typedef struct upload_server
 {
@@ -23,9 +74,24 @@ typedef struct upload_server
 	char		prefix[256];
 	int64_t		max_bytes;
 	int			max_concurrent;
+	int			max_per_address;	/* connections at once from one address; 0: any */
+	int			header_timeout_s;	/* request line and headers within this; 0: off */
+	int			min_rate;		/* body bytes/s over each rate window; 0: off */
+	int			rate_window_s;
+	int			auth_max_failures;	/* bad tokens per address per window; 0: off */
+	int			auth_window_s;
 	atomic_int	active;			/* uploads streaming now */
 	atomic_bool stopping;
 	void	   *daemon;			/* struct MHD_Daemon * */
+	/* http_limits.c */
+	pthread_mutex_t conns_mu;
+	pthread_cond_t reaper_cv;
+	http_conn  *conns;
+	pthread_t	reaper;
+	bool		reaper_running;
+	pthread_mutex_t auth_mu;
+	http_auth_entry auth[HTTP_AUTH_SETS * HTTP_AUTH_WAYS];
+	http_refusals refused;
 } upload_server;
 
 /* Start listening on "host:port" (IPv4, or [IPv6]:port). NULL-terminated error on failure. */

@@ -3,8 +3,10 @@
  * libmicrohttpd's threads take the HTTP traffic (http.c); this, the worker's
  * main thread, does every database step they need — token checks, recording
  * uploads as Pending videos, reading a video — answering the request queue
- * it waits on together with its latch. On SIGTERM it stops the HTTP side
- * first (in-flight uploads are aborted, leaving no partial object).
+ * it waits on together with its latch. An ERROR while answering one
+ * request answers that request 500 and the worker goes on; on SIGTERM (or a
+ * FATAL) it closes the queue, then stops the HTTP side (in-flight uploads
+ * are aborted, leaving no partial object); neither waits on a client.
  */
 #include "worker.h"
 
@@ -14,15 +16,24 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "access/xact.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include <curl/curl.h>
 
 #include "http.h"
 
+/* an HTTP thread waits DB_TIMEOUT_MS (http.c) for its answer; a statement never takes longer than this */
+#define ANSWER_TIMEOUT "20s"
+#define REFUSALS_LOG_INTERVAL_MS 10000
+
 static upload_server srv;
+static MemoryContext request_cxt;
+static long internal_errors;
 
 static void
 stop_http(int code, Datum arg)
@@ -48,6 +59,12 @@ publish_settings(aws_client *c)
 	strlcpy(srv.prefix, vtp_upload_prefix, sizeof(srv.prefix));
 	srv.max_bytes = (int64) vtp_upload_max_mb * 1024 * 1024;
 	srv.max_concurrent = vtp_upload_max_concurrent;
+	srv.max_per_address = vtp_upload_max_per_address;
+	srv.header_timeout_s = vtp_upload_header_timeout_s;
+	srv.min_rate = vtp_upload_min_rate_kb * 1024;
+	srv.rate_window_s = vtp_upload_rate_window_s;
+	srv.auth_max_failures = vtp_upload_auth_max_failures;
+	srv.auth_window_s = vtp_upload_auth_window_s;
 	pthread_mutex_unlock(&srv.cfg_mu);
 }
 
@@ -129,6 +146,50 @@ answer(upq_req *r)
 	}
 }
 
+/*
+ * Answer one request in a transaction of its own. An ERROR (a dropped
+ * table, a statement timeout, a bug) aborts that transaction and answers the
+ * request 500 "internal error"; the error's text goes only to the log, with
+ * its SQLSTATE, never to the client.
+ */
+static void
+serve_one(upq_req *r)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(request_cxt);
+
+	PG_TRY();
+	{
+		catalog_begin();
+		/* the HTTP thread waits for this: bound it (the thread's own wait is longer) */
+		(void) set_config_option("statement_timeout", ANSWER_TIMEOUT, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+		answer(r);
+		catalog_commit();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(request_cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(request_cxt);
+		free(r->body);
+		r->body = NULL;
+		r->status = 500;
+		strlcpy(r->message, "internal error", sizeof(r->message));
+		internal_errors++;
+		ereport(LOG, (errcode(e->sqlerrcode),
+					  errmsg("vtp upload: request failed with SQLSTATE %s, answered 500: %s",
+							 unpack_sql_state(e->sqlerrcode), e->message)));
+		FreeErrorData(e);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(request_cxt);
+}
+
 static void
 serve_queue(void)
 {
@@ -138,12 +199,41 @@ serve_queue(void)
 	{
 		upq_req    *next = r->next;	/* r may be gone once answered */
 
-		catalog_begin();
-		answer(r);
-		catalog_commit();
+		serve_one(r);
 		upq_answer(&srv.q, r);
 		r = next;
 	}
+}
+
+/* One log line at most every REFUSALS_LOG_INTERVAL_MS for what the limits refused since the last. */
+static void
+log_refusals(void)
+{
+	static TimestampTz last;
+	TimestampTz now = GetCurrentTimestamp();
+	long		per_addr,
+				header,
+				slow,
+				auth,
+				overload,
+				errors;
+
+	if (!TimestampDifferenceExceeds(last, now, REFUSALS_LOG_INTERVAL_MS))
+		return;
+	last = now;
+	per_addr = atomic_exchange(&srv.refused.per_address, 0);
+	header = atomic_exchange(&srv.refused.header_deadline, 0);
+	slow = atomic_exchange(&srv.refused.slow_body, 0);
+	auth = atomic_exchange(&srv.refused.auth_throttled, 0);
+	overload = atomic_exchange(&srv.refused.overload, 0);
+	errors = internal_errors;
+	internal_errors = 0;
+	if (per_addr + header + slow + auth + overload + errors > 0)
+		ereport(LOG, (errmsg("vtp upload: refused since the last report: %ld connections over vtp.upload_max_per_address, "
+							 "%ld past vtp.upload_header_timeout, %ld bodies below vtp.upload_min_rate, "
+							 "%ld requests throttled after failed tokens, %ld connections over the server's limit; "
+							 "%ld requests answered 500",
+							 per_addr, header, slow, auth, overload, errors)));
 }
 
 void
@@ -156,6 +246,7 @@ vtp_upload_main(Datum arg)
 	memset(&srv, 0, sizeof(srv));
 	memset(&c, 0, sizeof(c));
 	pthread_mutex_init(&srv.cfg_mu, NULL);
+	request_cxt = AllocSetContextCreate(TopMemoryContext, "vtp upload request", ALLOCSET_DEFAULT_SIZES);
 	if (upq_init(&srv.q) != 0)
 		ereport(ERROR, (errmsg("vtp upload: could not create an eventfd: %m")));
 	/* before any thread exists: libcurl's global set-up is not thread-safe */
@@ -186,5 +277,6 @@ vtp_upload_main(Datum arg)
 		}
 		vtp_worker_poll_signals();	/* SIGTERM: exits, stop_http runs first */
 		serve_queue();
+		log_refusals();
 	}
 }

@@ -86,10 +86,15 @@ upq_call(upq *q, upq_req *r, int timeout_ms)
 		}
 		else
 		{
-			/* the main thread has it: wait for its answer, however late */
-			while (!r->done)
+			/*
+			 * The main thread has it and may still write the answer: wait
+			 * for that, or for the queue to close (the main thread closes it
+			 * only when it will answer nothing more, on its way out). Its
+			 * work is bounded by the statement timeout it sets.
+			 */
+			while (!r->done && !q->closing)
 				pthread_cond_wait(&q->cv, &q->mu);
-			ok = true;
+			ok = r->done;
 		}
 	}
 	pthread_mutex_unlock(&q->mu);

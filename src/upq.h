@@ -49,14 +49,22 @@ typedef struct upq
 extern int	upq_init(upq *q);
 extern void upq_destroy(upq *q);
 
-/* Thread side: queue r and wait up to timeout_ms. False if closing or timed out. */
+/*
+ * Thread side: queue r and wait up to timeout_ms (longer only while the main
+ * thread is answering r). False if the queue is or becomes closed, or the
+ * request timed out before the main thread took it.
+ */
 extern bool upq_call(upq *q, upq_req *r, int timeout_ms);
 
 /* Main thread: take every queued request (a list), then answer each. */
 extern upq_req *upq_take(upq *q);
 extern void upq_answer(upq *q, upq_req *r);
 
-/* Main thread: refuse new requests and wake every waiter. */
+/*
+ * Main thread: refuse new requests and wake every waiter, including those
+ * whose request it took but will never answer (it is exiting): after this,
+ * the main thread must not touch any request it took.
+ */
 extern void upq_close(upq *q);
 
 #endif

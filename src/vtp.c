@@ -58,6 +58,13 @@ int			vtp_orphan_object_age_s = 10 * 60;
 int			vtp_stale_upload_age_s = 24 * 3600;
 int			vtp_failed_retention_s = 7 * 86400;
 int			vtp_storage_outage_timeout_s = 5 * 60;
+/* the upload endpoint's limits (issue 10) */
+int			vtp_upload_max_per_address = 8;
+int			vtp_upload_header_timeout_s = 10;
+int			vtp_upload_min_rate_kb = 16;
+int			vtp_upload_rate_window_s = 30;
+int			vtp_upload_auth_max_failures = 10;
+int			vtp_upload_auth_window_s = 60;
 
 VtpShared  *vtp_shared = NULL;
 
@@ -188,6 +195,19 @@ define_gucs(void)
 							NULL, &vtp_failed_retention_s, 7 * 86400, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("vtp.storage_outage_timeout", "How long a transcode step waits for S3 to answer again before the attempt fails.",
 							NULL, &vtp_storage_outage_timeout_s, 5 * 60, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	/* the upload endpoint's limits (issue 10) */
+	DefineCustomIntVariable("vtp.upload_max_per_address", "Connections the HTTP endpoint holds at once from one client address (an IPv6 /64 counts as one); 0 = no limit.",
+							NULL, &vtp_upload_max_per_address, 8, 0, 100000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.upload_header_timeout", "A connection must send its request line and headers within this long, however it trickles; 0 = off.",
+							NULL, &vtp_upload_header_timeout_s, 10, 0, 3600, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.upload_min_rate", "Least request body per second (averaged over vtp.upload_rate_window) before the upload is cut off; 0 = off.",
+							NULL, &vtp_upload_min_rate_kb, 16, 0, INT_MAX / 1024, PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.upload_rate_window", "Window over which vtp.upload_min_rate is averaged.",
+							NULL, &vtp_upload_rate_window_s, 30, 1, 3600, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.upload_auth_max_failures", "Failed bearer tokens from one address within vtp.upload_auth_window before it gets 429; 0 = off.",
+							NULL, &vtp_upload_auth_max_failures, 10, 0, 100000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.upload_auth_window", "Window over which failed bearer tokens are counted per address.",
+							NULL, &vtp_upload_auth_window_s, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("vtp");
 }
 

@@ -57,6 +57,13 @@ extern int	vtp_orphan_object_age_s;
 extern int	vtp_stale_upload_age_s;
 extern int	vtp_failed_retention_s;
 extern int	vtp_storage_outage_timeout_s;
+/* the upload endpoint's limits (issue 10) */
+extern int	vtp_upload_max_per_address;
+extern int	vtp_upload_header_timeout_s;
+extern int	vtp_upload_min_rate_kb;
+extern int	vtp_upload_rate_window_s;
+extern int	vtp_upload_auth_max_failures;
+extern int	vtp_upload_auth_window_s;
 
 /* Shared memory (workers.c): fixed-size status only, one slot per worker. */
 #define VTP_MAX_WORKERS 40

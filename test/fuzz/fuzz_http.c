@@ -88,6 +88,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	strcpy(srv.prefix, "uploads/");
 	srv.max_bytes = 64 * 1024;
 	srv.max_concurrent = 4;
+	/* the limits on, tight enough to be reached by the fuzzer */
+	srv.max_per_address = 4;
+	srv.header_timeout_s = 2;
+	srv.min_rate = 1024;
+	srv.rate_window_s = 2;
+	srv.auth_max_failures = 20;
+	srv.auth_window_s = 1;
 	vtp_sha256_hex("fuzz-token", strlen("fuzz-token"), live_token);
 	if (!http_start_unbound(&srv, 2, err, sizeof(err)))
 	{
