@@ -54,7 +54,7 @@ install-helper: vtp-transcode
 
 # --- tests without a server ---
 UNIT_SRC = test/unit/main.c test/unit/test_json.c test/unit/test_s3event.c test/unit/test_sigv4.c \
-           test/unit/test_creds.c test/unit/test_ladder.c test/unit/test_aws_xml.c test/unit/test_names.c \
+           test/unit/test_creds.c test/unit/test_ladder.c test/unit/test_aws_xml.c test/unit/test_names.c test/unit/test_bucket.c \
            src/names.c src/buf.c src/json.c src/s3event.c src/sigv4.c src/creds.c src/ladder.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) -DVTP_VERSION='"$(EXTVERSION)"'
@@ -62,10 +62,10 @@ UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) -DVTP_VERSION='"$(EXTVERSION)"'
 test/unit/run_tests: $(UNIT_SRC) test/unit/unit.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(shell pkg-config --libs $(PKGS))
 
-test/unit/aws_live: test/unit/aws_live.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
+test/unit/aws_live: test/unit/aws_live.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS))
 
-test/bench/s3put: test/bench/s3put.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
+test/bench/s3put: test/bench/s3put.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 	$(CC) -O2 -g $(WARN) -DVTP_VERSION='"$(EXTVERSION)"' -o $@ $^ $(shell pkg-config --libs $(PKGS))
 
 unittest: test/unit/run_tests
@@ -77,8 +77,8 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 FUZZ_AWS = src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 FUZZERS = test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http
 
-test/fuzz/fuzz_s3event: test/fuzz/fuzz_s3event.c src/s3event.c src/json.c src/buf.c
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+test/fuzz/fuzz_s3event: test/fuzz/fuzz_s3event.c src/s3event.c src/json.c src/buf.c src/names.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto)
 
 test/fuzz/fuzz_sigv4: test/fuzz/fuzz_sigv4.c src/sigv4.c src/buf.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto)

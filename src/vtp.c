@@ -58,6 +58,7 @@ int			vtp_orphan_object_age_s = 10 * 60;
 int			vtp_stale_upload_age_s = 24 * 3600;
 int			vtp_failed_retention_s = 7 * 86400;
 int			vtp_storage_outage_timeout_s = 5 * 60;
+char	   *vtp_source_buckets = NULL;
 
 VtpShared  *vtp_shared = NULL;
 
@@ -94,6 +95,33 @@ check_preset(char **newval, void **extra, GucSource source)
 	return false;
 }
 
+/* vtp.temp_bucket, vtp.output_bucket: a bucket name by S3's rules. */
+static bool
+check_bucket(char **newval, void **extra, GucSource source)
+{
+	const char *why = vtp_bucket_name_error(*newval);
+	char		shown[80];
+
+	if (why == NULL)
+		return true;
+	vtp_escape_name(*newval, shown, sizeof(shown));
+	GUC_check_errdetail("\"%s\" is not a valid S3 bucket name: %s.", shown, why);
+	return false;
+}
+
+/* vtp.source_buckets: a comma-separated list of bucket names, maybe empty. */
+static bool
+check_bucket_list(char **newval, void **extra, GucSource source)
+{
+	char		bad[80];
+	const char *why = vtp_bucket_list_error(*newval, bad, sizeof(bad));
+
+	if (why == NULL)
+		return true;
+	GUC_check_errdetail("\"%s\" is not a valid S3 bucket name: %s.", bad, why);
+	return false;
+}
+
 static void
 define_string(const char *name, const char *desc, char **var, const char *def, GucContext ctx,
 			  GucStringCheckHook check)
@@ -115,9 +143,9 @@ define_gucs(void)
 	define_string("vtp.sqs_endpoint", "SQS endpoint URL; empty means AWS.",
 				  &vtp_sqs_endpoint, "", PGC_SIGHUP, NULL);
 	define_string("vtp.temp_bucket", "Bucket that receives uploads; originals are deleted from it once published.",
-				  &vtp_temp_bucket, "temp-video-bucket", PGC_SIGHUP, NULL);
+				  &vtp_temp_bucket, "temp-video-bucket", PGC_SIGHUP, check_bucket);
 	define_string("vtp.output_bucket", "Bucket that receives the renditions.",
-				  &vtp_output_bucket, "output-video-bucket", PGC_SIGHUP, NULL);
+				  &vtp_output_bucket, "output-video-bucket", PGC_SIGHUP, check_bucket);
 	define_string("vtp.output_prefix", "Key prefix of the renditions; the video id and a slash follow it.",
 				  &vtp_output_prefix, "videos/", PGC_SIGHUP, NULL);
 	define_string("vtp.events_queue_url", "SQS queue URL receiving the temp bucket's S3 notifications.",
@@ -188,6 +216,8 @@ define_gucs(void)
 							NULL, &vtp_failed_retention_s, 7 * 86400, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("vtp.storage_outage_timeout", "How long a transcode step waits for S3 to answer again before the attempt fails.",
 							NULL, &vtp_storage_outage_timeout_s, 5 * 60, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	define_string("vtp.source_buckets", "Buckets besides vtp.temp_bucket that vtp_enqueue and S3 events may name as sources (comma-separated; empty: the temp bucket only).",
+				  &vtp_source_buckets, "", PGC_SIGHUP, check_bucket_list);
 	MarkGUCPrefixReserved("vtp");
 }
 

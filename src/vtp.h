@@ -57,6 +57,10 @@ extern int	vtp_orphan_object_age_s;
 extern int	vtp_stale_upload_age_s;
 extern int	vtp_failed_retention_s;
 extern int	vtp_storage_outage_timeout_s;
+extern char *vtp_source_buckets;
+
+/* May bucket be a source (vtp.temp_bucket or in vtp.source_buckets)? (sqlapi.c) */
+extern bool vtp_source_bucket_allowed(const char *bucket);
 
 /* Shared memory (workers.c): fixed-size status only, one slot per worker. */
 #define VTP_MAX_WORKERS 40

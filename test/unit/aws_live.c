@@ -149,13 +149,13 @@ main(int argc, char **argv)
 		char		etag[128];
 
 		CHECK(s3_put_bytes(&c, "output-video-bucket", "pre/s a+b.txt", "presigned", 9, "text/plain", &err) == 0);
-		s3_presign_url(&c, "GET", "output-video-bucket", "pre/s a+b.txt", (long) time(NULL), 60, &url);
+		CHECK(s3_presign_url(&c, "GET", "output-video-bucket", "pre/s a+b.txt", (long) time(NULL), 60, &url, &err) == 0);
 		CHECK(http_status(url.data, NULL, &st) == 0 && st == 200);
 		vbuf_reset(&url);
-		s3_presign_url(&c, "GET", "output-video-bucket", "pre/s a+b.txt", (long) time(NULL) - 120, 60, &url);
+		CHECK(s3_presign_url(&c, "GET", "output-video-bucket", "pre/s a+b.txt", (long) time(NULL) - 120, 60, &url, &err) == 0);
 		CHECK(http_status(url.data, NULL, &st) == 0 && st == 403);	/* expired */
 		vbuf_reset(&url);
-		s3_presign_url(&c, "PUT", "temp-video-bucket", "uploads/pre/put.bin", (long) time(NULL), 60, &url);
+		CHECK(s3_presign_url(&c, "PUT", "temp-video-bucket", "uploads/pre/put.bin", (long) time(NULL), 60, &url, &err) == 0);
 		CHECK(http_status(url.data, "put by a client", &st) == 0 && st == 200);
 		CHECK(s3_head(&c, "temp-video-bucket", "uploads/pre/put.bin", &info, &err) == 0 && info.size == 15);
 		vbuf_free(&url);
