@@ -19,7 +19,7 @@ OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o \
 DATA = vtp--1.0.sql vtp--1.0--1.1.sql
 PGFILEDESC = "vtp - video transcoding pipeline"
 
-REGRESS = vtp_upgrade vtp_schema vtp_api vtp_ops
+REGRESS = vtp_upgrade vtp_schema vtp_api vtp_ops vtp_trust
 REGRESS_OPTS = --inputdir=test --outputdir=test --temp-config=test/vtp.conf --temp-instance=./tmp_check
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
