@@ -281,7 +281,7 @@ main(int argc, char **argv)
 	/* nothing listening: a transient network error */
 	vtp_strlcpy(c.s3_endpoint, "http://127.0.0.1:9", sizeof(c.s3_endpoint));
 	c.max_retries = 0;
-	CHECK(s3_head(&c, "b", "k", &info, &err) == -1 && err.transient && strcmp(err.code, "NetworkError") == 0);
+	CHECK(s3_head(&c, "bbb", "k", &info, &err) == -1 && err.transient && strcmp(err.code, "NetworkError") == 0);
 
 	aws_client_cleanup(&c);
 	unlink(src);
