@@ -1,5 +1,6 @@
 /*
- * names.c — ids and safe key segments (pure C on OpenSSL's RNG).
+ * names.c — ids, safe key segments, S3 bucket names, accepted keys and
+ * escaped names for logs (pure C on OpenSSL's RNG).
  */
 #include "names.h"
 
@@ -225,6 +226,7 @@ bucket_error(const char *s, size_t n)
 	return NULL;
 }
 
+/* S3's bucket naming rules on a NUL-terminated name (names.h). */
 const char *
 vtp_bucket_name_error(const char *name)
 {
@@ -282,6 +284,7 @@ entry_invalid(const char *s, size_t n, void *arg)
 	return true;
 }
 
+/* Every entry of vtp.source_buckets must be a bucket name. */
 const char *
 vtp_bucket_list_error(const char *list, char *bad, size_t badlen)
 {
@@ -304,12 +307,14 @@ entry_is(const char *s, size_t n, void *arg)
 	return strlen(name) == n && memcmp(s, name, n) == 0;
 }
 
+/* Exact match of one trimmed entry. */
 bool
 vtp_bucket_in_list(const char *list, const char *bucket)
 {
 	return list_find(list, entry_is, (void *) bucket);
 }
 
+/* The keys vtp accepts (names.h): length, UTF-8, no C0 control or DEL. */
 const char *
 vtp_key_error(const char *key, size_t len)
 {
@@ -360,6 +365,7 @@ escape_piece(const unsigned char *p, size_t left, char piece[8], size_t *pl)
 	return 1;
 }
 
+/* A name made safe for one log line, cut with "..." (names.h). */
 void
 vtp_escape_name(const char *s, char *out, size_t outlen)
 {

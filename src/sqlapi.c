@@ -18,6 +18,7 @@
 
 PG_FUNCTION_INFO_V1(vtp_enqueue);
 
+/* vtp.temp_bucket is always a source; vtp.source_buckets adds others. */
 bool
 vtp_source_bucket_allowed(const char *bucket)
 {
