@@ -19,7 +19,7 @@ OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o \
 DATA = vtp--1.0.sql vtp--1.0--1.1.sql vtp--1.2.sql vtp--1.1--1.2.sql
 PGFILEDESC = "vtp - video transcoding pipeline"
 
-REGRESS = vtp_grants vtp_upgrade vtp_schema vtp_api vtp_ops
+REGRESS = vtp_grants vtp_upgrade vtp_schema vtp_api vtp_ops vtp_trust
 REGRESS_OPTS = --inputdir=test --outputdir=test --temp-config=test/vtp.conf --temp-instance=./tmp_check
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
@@ -55,7 +55,7 @@ install-helper: vtp-transcode
 
 # --- tests without a server ---
 UNIT_SRC = test/unit/main.c test/unit/test_json.c test/unit/test_s3event.c test/unit/test_sigv4.c \
-           test/unit/test_creds.c test/unit/test_ladder.c test/unit/test_aws_xml.c test/unit/test_names.c \
+           test/unit/test_creds.c test/unit/test_ladder.c test/unit/test_aws_xml.c test/unit/test_names.c test/unit/test_bucket.c \
            src/names.c src/buf.c src/json.c src/s3event.c src/sigv4.c src/creds.c src/ladder.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) -DVTP_VERSION='"$(EXTVERSION)"'
@@ -63,10 +63,10 @@ UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) -DVTP_VERSION='"$(EXTVERSION)"'
 test/unit/run_tests: $(UNIT_SRC) test/unit/unit.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(shell pkg-config --libs $(PKGS))
 
-test/unit/aws_live: test/unit/aws_live.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
+test/unit/aws_live: test/unit/aws_live.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS))
 
-test/bench/s3put: test/bench/s3put.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
+test/bench/s3put: test/bench/s3put.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 	$(CC) -O2 -g $(WARN) -DVTP_VERSION='"$(EXTVERSION)"' -o $@ $^ $(shell pkg-config --libs $(PKGS))
 
 unittest: test/unit/run_tests
@@ -86,8 +86,8 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 FUZZ_AWS = src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 FUZZERS = test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http
 
-test/fuzz/fuzz_s3event: test/fuzz/fuzz_s3event.c src/s3event.c src/json.c src/buf.c
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+test/fuzz/fuzz_s3event: test/fuzz/fuzz_s3event.c src/s3event.c src/json.c src/buf.c src/names.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto)
 
 test/fuzz/fuzz_sigv4: test/fuzz/fuzz_sigv4.c src/sigv4.c src/buf.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto)

@@ -67,7 +67,46 @@ flush_outbox(aws_client *c)
 	return true;
 }
 
-/* One S3 notification. True if the message may be deleted. */
+/* Log what one registered record became; names escaped and cut. */
+static void
+log_registered(vtp_reg reg, const s3_record *r, const char *id)
+{
+	char		b[80],
+				k[VTP_LOG_NAME],
+				e[VTP_LOG_NAME];
+
+	vtp_escape_name(r->bucket, b, sizeof(b));
+	vtp_escape_name(r->key, k, sizeof(k));
+	vtp_escape_name(r->etag, e, sizeof(e));
+	switch (reg)
+	{
+		case VTP_REG_CREATED:
+			ereport(LOG, (errmsg("vtp ingest: video %s registered for s3://%s/%s", id, b, k)));
+			break;
+		case VTP_REG_REPLACED:
+			ereport(LOG, (errmsg("vtp ingest: video %s now stands for the newer upload of s3://%s/%s (ETag %s)",
+								 id, b, k, e)));
+			break;
+		case VTP_REG_EXISTS:
+			break;
+		case VTP_REG_SUPERSEDED:
+			ereport(LOG, (errmsg("vtp ingest: ignoring an older announcement of s3://%s/%s (ETag %s, sequencer %s): a newer version is known",
+								 b, k, e, r->sequencer)));
+			break;
+		case VTP_REG_ID_TAKEN:
+			ereport(WARNING,
+					(errmsg("vtp ingest: ignoring s3://%s/%s (ETag %s): its video %s already works on another version of the object",
+							b, k, e, id),
+					 errhint("A presigned upload URL was used twice after its video started; the first upload is the video.")));
+			break;
+	}
+}
+
+/*
+ * One S3 notification. True if the message may be deleted. Records that
+ * fail the parser's checks, or name a bucket that is not a source, are
+ * dropped with one LOG line each; the others are registered.
+ */
 static bool
 handle_event(const sqs_message *m)
 {
@@ -91,36 +130,34 @@ handle_event(const sqs_message *m)
 		s3event_free(&ev);
 		return true;
 	}
+	for (i = 0; i < ev.nrejected; i++)
+		ereport(LOG,
+				(errmsg("vtp ingest: dropping a record of S3 notification %s: %s",
+						m->message_id, ev.rejected[i].reason)));
 	catalog_begin();
 	for (i = 0; i < ev.nrecords; i++)
 	{
 		s3_record  *r = &ev.records[i];
 		char		id[37];
+		vtp_reg		reg;
 
-		switch (catalog_register(r->bucket, r->key, r->etag, r->size, r->sequencer, id))
+		if (!vtp_source_bucket_allowed(r->bucket))
 		{
-			case VTP_REG_CREATED:
-				created++;
-				ereport(LOG, (errmsg("vtp ingest: video %s registered for s3://%s/%s", id, r->bucket, r->key)));
-				break;
-			case VTP_REG_REPLACED:
-				created++;
-				ereport(LOG, (errmsg("vtp ingest: video %s now stands for the newer upload of s3://%s/%s (ETag %s)",
-									 id, r->bucket, r->key, r->etag)));
-				break;
-			case VTP_REG_EXISTS:
-				break;
-			case VTP_REG_SUPERSEDED:
-				ereport(LOG, (errmsg("vtp ingest: ignoring an older announcement of s3://%s/%s (ETag %s, sequencer %s): a newer version is known",
-									 r->bucket, r->key, r->etag, r->sequencer)));
-				break;
-			case VTP_REG_ID_TAKEN:
-				ereport(WARNING,
-						(errmsg("vtp ingest: ignoring s3://%s/%s (ETag %s): its video %s already works on another version of the object",
-								r->bucket, r->key, r->etag, id),
-						 errhint("A presigned upload URL was used twice after its video started; the first upload is the video.")));
-				break;
+			char		b[80],
+						k[VTP_LOG_NAME];
+
+			vtp_escape_name(r->bucket, b, sizeof(b));
+			vtp_escape_name(r->key, k, sizeof(k));
+			ereport(LOG,
+					(errmsg("vtp ingest: dropping a record of S3 notification %s: bucket \"%s\" is not a source bucket (key \"%s\")",
+							m->message_id, b, k),
+					 errhint("Sources are read from vtp.temp_bucket and the buckets listed in vtp.source_buckets.")));
+			continue;
 		}
+		reg = catalog_register(r->bucket, r->key, r->etag, r->size, r->sequencer, id);
+		if (reg == VTP_REG_CREATED || reg == VTP_REG_REPLACED)
+			created++;
+		log_registered(reg, r, id);
 	}
 	catalog_commit();
 	if (ev.nrecords > created)

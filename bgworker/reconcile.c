@@ -116,7 +116,8 @@ scan_uploads(aws_client *c)
 		for (i = 0; i < page.n; i++)
 		{
 			s3_entry   *e = &page.e[i];
-			char		id[37];
+			char		id[37],
+						shown[VTP_LOG_NAME];
 			vtp_reg		reg;
 
 			switch (catalog_object_state(vtp_temp_bucket, e->key, e->id))
@@ -129,12 +130,20 @@ scan_uploads(aws_client *c)
 				case VTP_OBJ_UNKNOWN:
 					if (e->time == 0 || now - e->time < vtp_orphan_object_age_s)
 						break;	/* its notification may be on the way */
+					vtp_escape_name(e->key, shown, sizeof(shown));
+					if (vtp_key_error(e->key, strlen(e->key)) != NULL)
+					{
+						/* a key the ingest worker would refuse too (control bytes) */
+						ereport(DEBUG1, (errmsg("vtp reconcile: not registering s3://%s/%s: %s",
+												vtp_temp_bucket, shown, vtp_key_error(e->key, strlen(e->key)))));
+						break;
+					}
 					reg = catalog_register(vtp_temp_bucket, e->key, e->id, e->size, "", id);
 					if (reg == VTP_REG_CREATED || reg == VTP_REG_REPLACED)
 					{
 						found++;
 						ereport(LOG, (errmsg("vtp reconcile: video %s registered for s3://%s/%s, whose notification never came",
-											 id, vtp_temp_bucket, e->key)));
+											 id, vtp_temp_bucket, shown)));
 					}
 					break;
 			}

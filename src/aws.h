@@ -158,9 +158,13 @@ extern int	s3_abort_upload(aws_client *c, const char *bucket, const char *key, c
 							aws_error *err);
 extern long s3_parse_time(const char *iso8601);
 
-/* A presigned URL (GET or PUT) for an object, valid expires_seconds from now. */
-extern void s3_presign_url(aws_client *c, const char *method, const char *bucket, const char *key,
-						   long now, long expires_seconds, vbuf *url);
+/*
+ * A presigned URL (GET or PUT) for an object, valid expires_seconds from
+ * now. -1 (err says why, url untouched) for a bucket that is not a valid S3
+ * bucket name.
+ */
+extern int	s3_presign_url(aws_client *c, const char *method, const char *bucket, const char *key,
+						   long now, long expires_seconds, vbuf *url, aws_error *err);
 
 /* --- SQS (JSON 1.0 protocol) --- */
 typedef struct sqs_message

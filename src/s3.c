@@ -1,6 +1,8 @@
 /*
  * s3.c — S3 object calls: HEAD, GET to a file, PUT (single or multipart from
- * a file, one part in memory at a time), DELETE (no PostgreSQL).
+ * a file, one part in memory at a time), DELETE (no PostgreSQL). Every
+ * request and presigned URL is built by s3_locate, which refuses a bucket
+ * that is not a valid S3 bucket name before anything is sent.
  */
 #include "s3_int.h"
 
@@ -12,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "names.h"
 
 typedef struct s3_loc
 {
@@ -20,11 +23,40 @@ typedef struct s3_loc
 	vbuf		path;
 } s3_loc;
 
-/* Path-style against a configured endpoint; virtual-hosted against AWS. */
-static void
-s3_locate(aws_client *c, const char *bucket, const char *key, s3_loc *l)
+/* Is the region a name that fits in a host name ([a-z0-9-], as AWS's are)? */
+static bool
+region_ok(const char *r)
 {
+	return r[0] != '\0' && strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(r);
+}
+
+/*
+ * Path-style against a configured endpoint; virtual-hosted against AWS.
+ * Refuses (false, with the reason in err) a bucket that is not a valid S3
+ * bucket name, before anything is built: such a name could carry another
+ * host ("attacker.example/x#", "127.0.0.1:9/") into the URL, and the
+ * request would take the signature, the access key id and the session
+ * token there.
+ */
+static bool
+s3_locate(aws_client *c, const char *bucket, const char *key, s3_loc *l, aws_error *err)
+{
+	const char *why = vtp_bucket_name_error(bucket);
+
 	memset(l, 0, sizeof(*l));
+	if (why == NULL && !c->s3_endpoint[0] && !region_ok(c->region))
+		why = "the region is not a valid AWS region name";
+	if (why != NULL)
+	{
+		char		shown[80];
+
+		vtp_escape_name(bucket, shown, sizeof(shown));
+		memset(err, 0, sizeof(*err));
+		vtp_strlcpy(err->code, "InvalidBucketName", sizeof(err->code));
+		snprintf(err->message, sizeof(err->message), "bucket \"%s\" refused before any request: %s",
+				 shown, why);
+		return false;
+	}
 	if (c->s3_endpoint[0])
 	{
 		const char *e = c->s3_endpoint;
@@ -47,6 +79,7 @@ s3_locate(aws_client *c, const char *bucket, const char *key, s3_loc *l)
 		vbuf_putc(&l->path, '/');
 	}
 	sigv4_uri_encode(&l->path, key, false);
+	return true;
 }
 
 static void
@@ -66,7 +99,8 @@ s3_call_if(aws_client *c, const char *method, const char *bucket, const char *ke
 	aws_request r;
 	int			rc;
 
-	s3_locate(c, bucket, key, &l);
+	if (!s3_locate(c, bucket, key, &l, err))
+		return -1;
 	memset(&r, 0, sizeof(r));
 	r.method = method;
 	r.service = "s3";
@@ -443,18 +477,20 @@ s3_put_file(aws_client *c, const char *bucket, const char *key, const char *path
 	return rc;
 }
 
-void
+int
 s3_presign_url(aws_client *c, const char *method, const char *bucket, const char *key,
-			   long now, long expires_seconds, vbuf *url)
+			   long now, long expires_seconds, vbuf *url, aws_error *err)
 {
 	s3_loc		l;
 	char		amz_date[17];
 
-	s3_locate(c, bucket, key, &l);
+	if (!s3_locate(c, bucket, key, &l, err))
+		return -1;
 	sigv4_amz_date(now, amz_date);
 	sigv4_presign(url, method, l.base.data, l.host.data, l.path.data, NULL, &c->creds,
 				  c->region, "s3", amz_date, expires_seconds);
 	s3_loc_free(&l);
+	return 0;
 }
 
 int

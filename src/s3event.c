@@ -1,5 +1,6 @@
 /*
- * s3event.c — parse S3 event notification JSON into records (pure C).
+ * s3event.c — parse S3 event notification JSON into records, each field
+ * checked, and the refused records with their reasons (pure C).
  */
 #include "s3event.h"
 
@@ -10,6 +11,7 @@
 
 #include "buf.h"
 #include "json.h"
+#include "names.h"
 
 char *
 s3_key_decode(const char *in)
@@ -55,13 +57,67 @@ s3_sequencer_cmp(const char *a, const char *b)
 
 	for (i = 0; i < n; i++)
 	{
-		char		ca = i < la ? a[i] : '0';
-		char		cb = i < lb ? b[i] : '0';
+		int			da = i < la ? vtp_hexval(a[i]) : 0;
+		int			db = i < lb ? vtp_hexval(b[i]) : 0;
 
-		if (ca != cb)
-			return ca < cb ? -1 : 1;
+		if (da != db)
+			return da < db ? -1 : 1;
 	}
 	return 0;
+}
+
+/* Are the n bytes at s all hex digits? */
+static bool
+all_hex(const char *s, size_t n)
+{
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		if (vtp_hexval(s[i]) < 0)
+			return false;
+	return true;
+}
+
+/*
+ * Why an ETag (quotes already removed) is not one S3 makes: hex digits,
+ * then "-N" (1 to 10,000 parts) for a multipart upload. "" is no ETag.
+ */
+static const char *
+etag_error(const char *e)
+{
+	size_t		n = strlen(e);
+	const char *dash = strchr(e, '-');
+	size_t		hex = dash ? (size_t) (dash - e) : n;
+
+	if (n == 0)
+		return NULL;
+	if (n > S3EVENT_MAX_ETAG || hex == 0 || hex > 64 || !all_hex(e, hex))
+		return "eTag is not hex digits";
+	if (dash)
+	{
+		const char *p = dash + 1;
+		long		parts = 0;
+
+		if (*p == '\0' || strlen(p) > 5 || strspn(p, "0123456789") != strlen(p))
+			return "eTag has a part count that is not a number";
+		parts = strtol(p, NULL, 10);
+		if (parts < 1 || parts > 10000)
+			return "eTag has a part count outside 1 to 10000";
+	}
+	return NULL;
+}
+
+/* Why a sequencer is not S3's: 1 to S3EVENT_MAX_SEQUENCER hex digits ("" is none). */
+static const char *
+sequencer_error(const char *s)
+{
+	size_t		n = strlen(s);
+
+	if (n > S3EVENT_MAX_SEQUENCER)
+		return "sequencer has more than 32 hex digits";
+	if (!all_hex(s, n))
+		return "sequencer is not hex digits";
+	return NULL;
 }
 
 /* Strip surrounding quotes that some producers leave on ETags. */
@@ -83,12 +139,62 @@ clean_etag(const char *s)
 	return d;
 }
 
+/* A string member: its value, "" when absent; false when present but not a string. */
+static bool
+optional_str(const json_value *obj, const char *name, const char **out)
+{
+	const json_value *v = json_get(obj, name);
+
+	*out = v && v->type == JSON_STRING ? v->str : "";
+	return v == NULL || v->type == JSON_STRING || v->type == JSON_NULL;
+}
+
+/* Say why a record is refused, naming its bucket and key escaped and cut. */
+static void
+reject(s3_reject *rj, const char *why, const char *bucket, const char *key)
+{
+	char		b[80],
+				k[VTP_LOG_NAME];
+
+	vtp_escape_name(bucket ? bucket : "", b, sizeof(b));
+	vtp_escape_name(key ? key : "", k, sizeof(k));
+	snprintf(rj->reason, sizeof(rj->reason), "%s (bucket \"%s\", key \"%s\")", why, b, k);
+}
+
+/* The checks of one ObjectCreated record's fields: NULL if they all pass. */
+static const char *
+record_error(const json_value *object, const char *bname, const char *key, s3_record *out)
+{
+	const json_value *size = json_get(object, "size");
+	const char *etag,
+			   *seq,
+			   *why;
+
+	if ((why = vtp_bucket_name_error(bname)) != NULL)
+		return why;
+	if ((why = vtp_key_error(key, strlen(key))) != NULL)
+		return why;
+	if (!optional_str(object, "eTag", &etag) || !optional_str(object, "sequencer", &seq))
+		return "eTag or sequencer is not a string";
+	out->etag = clean_etag(etag);
+	if ((why = etag_error(out->etag)) != NULL)
+		return why;
+	if ((why = sequencer_error(seq)) != NULL)
+		return why;
+	out->size = -1;
+	if (size && size->type != JSON_NULL &&
+		!json_get_int(object, "size", 0, S3EVENT_MAX_SIZE, &out->size))
+		return "size is not a whole number from 0 to 5 TiB";
+	out->sequencer = vtp_strdup(seq);
+	return NULL;
+}
+
 /*
  * One record. Returns 1 if taken, 0 if ignored (other event kind or
- * version), -1 if malformed.
+ * version), 2 if refused (a reason in rj).
  */
 static int
-parse_record(const json_value *r, s3_record *out, char *err, size_t errlen)
+parse_record(const json_value *r, s3_record *out, s3_reject *rj)
 {
 	const char *version = json_get_str(r, "eventVersion");
 	const char *source = json_get_str(r, "eventSource");
@@ -98,17 +204,18 @@ parse_record(const json_value *r, s3_record *out, char *err, size_t errlen)
 	const json_value *object = json_get(s3, "object");
 	const char *bname = json_get_str(bucket, "name");
 	const char *rawkey = json_get_str(object, "key");
+	const char *why;
 	char	   *key;
 
 	if (r->type != JSON_OBJECT)
 	{
-		snprintf(err, errlen, "a record is not a JSON object");
-		return -1;
+		reject(rj, "a record is not a JSON object", NULL, NULL);
+		return 2;
 	}
 	if (version == NULL || name == NULL)
 	{
-		snprintf(err, errlen, "record without eventVersion or eventName");
-		return -1;
+		reject(rj, "record without eventVersion or eventName", bname, rawkey);
+		return 2;
 	}
 	/* Only the major version matters: 2.x. */
 	if (strncmp(version, "2.", 2) != 0 && strcmp(version, "2") != 0)
@@ -122,23 +229,27 @@ parse_record(const json_value *r, s3_record *out, char *err, size_t errlen)
 		return 0;
 	if (bname == NULL || bname[0] == '\0' || rawkey == NULL || rawkey[0] == '\0')
 	{
-		snprintf(err, errlen, "ObjectCreated record without s3.bucket.name or s3.object.key");
-		return -1;
+		reject(rj, "ObjectCreated record without s3.bucket.name or s3.object.key", bname, rawkey);
+		return 2;
 	}
 	key = s3_key_decode(rawkey);
 	if (key == NULL)
 	{
-		snprintf(err, errlen, "object key has a bad percent-escape");
-		return -1;
+		reject(rj, "object key has a bad percent-escape", bname, rawkey);
+		return 2;
+	}
+	memset(out, 0, sizeof(*out));
+	out->key = key;
+	if ((why = record_error(object, bname, key, out)) != NULL)
+	{
+		reject(rj, why, bname, key);
+		free(out->etag);
+		free(out->key);
+		memset(out, 0, sizeof(*out));
+		return 2;
 	}
 	out->event_name = vtp_strdup(name);
 	out->bucket = vtp_strdup(bname);
-	out->key = key;
-	/* S3 objects stop at 5 TiB; a size no object can have is unknown */
-	if (!json_get_int(object, "size", 0, INT64_C(1) << 53, &out->size))
-		out->size = -1;
-	out->etag = clean_etag(json_get_str(object, "eTag"));
-	out->sequencer = vtp_strdup(json_get_str(object, "sequencer"));
 	return 1;
 }
 
@@ -189,18 +300,24 @@ s3event_parse(const char *body, size_t len, s3_event *ev, char *err, size_t errl
 	}
 	for (r = records->child; r; r = r->next)
 		n++;
+	if (n > S3EVENT_MAX_RECORDS)
+	{
+		snprintf(err, errlen, "notification has more than %d records", S3EVENT_MAX_RECORDS);
+		goto bad;
+	}
 	ev->kind = S3EV_RECORDS;
 	ev->records = calloc(n > 0 ? (size_t) n : 1, sizeof(s3_record));
-	if (ev->records == NULL)
+	ev->rejected = calloc(n > 0 ? (size_t) n : 1, sizeof(s3_reject));
+	if (ev->records == NULL || ev->rejected == NULL)
 		abort();
 	for (r = records->child; r; r = r->next)
 	{
-		int			rc = parse_record(r, &ev->records[ev->nrecords], err, errlen);
+		int			rc = parse_record(r, &ev->records[ev->nrecords], &ev->rejected[ev->nrejected]);
 
-		if (rc < 0)
-			goto bad;
 		if (rc == 0)
 			ev->nignored++;
+		else if (rc == 2)
+			ev->nrejected++;
 		else
 			ev->nrecords++;
 	}
@@ -226,5 +343,6 @@ s3event_free(s3_event *ev)
 		free(ev->records[i].sequencer);
 	}
 	free(ev->records);
+	free(ev->rejected);
 	memset(ev, 0, sizeof(*ev));
 }

@@ -3,7 +3,9 @@
  * in S3 (HEAD: it must exist; its ETag makes the row unique), the row is
  * registered Pending, and the ingest worker is woken at commit to send the
  * task from the outbox. No SQS call is made inside the caller's transaction,
- * so a rolled-back enqueue leaves no task behind.
+ * so a rolled-back enqueue leaves no task behind. The bucket and key are
+ * checked first (S3's bucket naming rules, the allowed source buckets, the
+ * keys vtp accepts): a bad one is refused before any request is made.
  */
 #include "vtp.h"
 
@@ -16,6 +18,14 @@
 
 PG_FUNCTION_INFO_V1(vtp_enqueue);
 
+/* vtp.temp_bucket is always a source; vtp.source_buckets adds others. */
+bool
+vtp_source_bucket_allowed(const char *bucket)
+{
+	return strcmp(bucket, vtp_temp_bucket) == 0 || vtp_bucket_in_list(vtp_source_buckets, bucket);
+}
+
+/* The messages vtp_api's tests know, for an empty or an over-long name. */
 static void
 check_name(const char *what, const char *v, int maxlen)
 {
@@ -29,22 +39,61 @@ check_name(const char *what, const char *v, int maxlen)
 				 errmsg("%s is longer than %d bytes", what, maxlen)));
 }
 
+/* Refuse, before any request, a bucket or key that may not be a source. */
+static void
+check_source(const char *bucket, const char *key)
+{
+	const char *why = vtp_bucket_name_error(bucket);
+	char		shown[80],
+				kshown[VTP_LOG_NAME];
+
+	vtp_escape_name(bucket, shown, sizeof(shown));
+	if (why != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is not a valid S3 bucket name", shown),
+				 errdetail("By S3's naming rules, %s.", why),
+				 errhint("S3 bucket names have 3 to 63 lower-case letters, digits, dots and hyphens.")));
+	if (!vtp_source_bucket_allowed(bucket))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bucket \"%s\" is not a source bucket of vtp", shown),
+				 errhint("Sources are read from vtp.temp_bucket and the buckets listed in vtp.source_buckets.")));
+	why = vtp_key_error(key, strlen(key));
+	if (why != NULL)
+	{
+		vtp_escape_name(key, kshown, sizeof(kshown));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is not an object key vtp accepts", kshown),
+				 errdetail("By vtp's rules, %s.", why),
+				 errhint("Keys are at most 1024 bytes of UTF-8 without control characters.")));
+	}
+}
+
 Datum
 vtp_enqueue(PG_FUNCTION_ARGS)
 {
 	char	   *bucket = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	s3_object_info info;
-	char		id[37];
+	char		id[37],
+				bshown[80],
+				kshown[VTP_LOG_NAME],
+				eshown[VTP_LOG_NAME];
 	vtp_reg		reg;
 
 	check_name("bucket", bucket, 63);
-	check_name("key", key, 1024);
+	check_name("key", key, VTP_KEY_MAX);
+	check_source(bucket, key);
+	vtp_escape_name(bucket, bshown, sizeof(bshown));
+	vtp_escape_name(key, kshown, sizeof(kshown));
 
 	if (!vtp_sql_head(bucket, key, &info, "look up the S3 object"))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("S3 object \"%s\" does not exist in bucket \"%s\"", key, bucket)));
+				 errmsg("S3 object \"%s\" does not exist in bucket \"%s\"", kshown, bshown)));
+	vtp_escape_name(info.etag, eshown, sizeof(eshown));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "vtp: SPI_connect failed");
@@ -53,9 +102,9 @@ vtp_enqueue(PG_FUNCTION_ARGS)
 	if (reg == VTP_REG_ID_TAKEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("video %s already works on another version of s3://%s/%s", id, bucket, key),
+				 errmsg("video %s already works on another version of s3://%s/%s", id, bshown, kshown),
 				 errdetail("The key carries the id of a video that has started on a different upload (ETag %s is new).",
-						   info.etag)));
+						   eshown)));
 	if (reg == VTP_REG_CREATED || reg == VTP_REG_REPLACED)
 		vtp_wake_at_commit(VTP_WAKE_INGEST);
 	PG_RETURN_DATUM(DirectFunctionCall1(uuid_in, CStringGetDatum(id)));

@@ -35,6 +35,15 @@ expiry_seconds(Datum interval)
 	return (long) secs;
 }
 
+/* A URL that could not be made: its bucket is not a valid S3 bucket name. */
+static void
+presign_refused(const aws_error *err)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("could not make a presigned URL: %s", err->message)));
+}
+
 Datum
 vtp_create_upload(PG_FUNCTION_ARGS)
 {
@@ -45,6 +54,8 @@ vtp_create_upload(PG_FUNCTION_ARGS)
 				safe[VTP_NAME_MAX + 1];
 	char	   *key;
 	aws_client	c;
+	aws_error	err;
+	int			rc;
 	vbuf		url = VBUF_INIT;
 	TupleDesc	tupdesc;
 	Datum		values[3];
@@ -58,8 +69,10 @@ vtp_create_upload(PG_FUNCTION_ARGS)
 	key = psprintf("%s%s/%s", vtp_upload_prefix, id, safe);
 
 	vtp_aws_setup(&c);
-	s3_presign_url(&c, "PUT", vtp_temp_bucket, key, now, expires, &url);
+	rc = s3_presign_url(&c, "PUT", vtp_temp_bucket, key, now, expires, &url, &err);
 	aws_client_cleanup(&c);
+	if (rc != 0)
+		presign_refused(&err);
 	url_text = cstring_to_text(url.data);
 	vbuf_free(&url);
 
@@ -97,8 +110,14 @@ vtp_output_urls(PG_FUNCTION_ARGS)
 		vbuf		url = VBUF_INIT;
 		Datum		values[2];
 		bool		nulls[2] = {false, false};
+		aws_error	err;
 
-		s3_presign_url(&c, "GET", SPI_getvalue(tup, td, 2), SPI_getvalue(tup, td, 3), now, expires, &url);
+		if (s3_presign_url(&c, "GET", SPI_getvalue(tup, td, 2), SPI_getvalue(tup, td, 3), now, expires,
+						   &url, &err) != 0)
+		{
+			aws_client_cleanup(&c);
+			presign_refused(&err);
+		}
 		values[0] = CStringGetTextDatum(SPI_getvalue(tup, td, 1));
 		values[1] = CStringGetTextDatum(url.data);
 		vbuf_free(&url);

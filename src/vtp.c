@@ -65,6 +65,7 @@ int			vtp_upload_min_rate_kb = 16;
 int			vtp_upload_rate_window_s = 30;
 int			vtp_upload_auth_max_failures = 10;
 int			vtp_upload_auth_window_s = 60;
+char	   *vtp_source_buckets = NULL;
 
 VtpShared  *vtp_shared = NULL;
 
@@ -101,6 +102,33 @@ check_preset(char **newval, void **extra, GucSource source)
 	return false;
 }
 
+/* vtp.temp_bucket, vtp.output_bucket: a bucket name by S3's rules. */
+static bool
+check_bucket(char **newval, void **extra, GucSource source)
+{
+	const char *why = vtp_bucket_name_error(*newval);
+	char		shown[80];
+
+	if (why == NULL)
+		return true;
+	vtp_escape_name(*newval, shown, sizeof(shown));
+	GUC_check_errdetail("\"%s\" is not a valid S3 bucket name: %s.", shown, why);
+	return false;
+}
+
+/* vtp.source_buckets: a comma-separated list of bucket names, maybe empty. */
+static bool
+check_bucket_list(char **newval, void **extra, GucSource source)
+{
+	char		bad[80];
+	const char *why = vtp_bucket_list_error(*newval, bad, sizeof(bad));
+
+	if (why == NULL)
+		return true;
+	GUC_check_errdetail("\"%s\" is not a valid S3 bucket name: %s.", bad, why);
+	return false;
+}
+
 static void
 define_string(const char *name, const char *desc, char **var, const char *def, GucContext ctx,
 			  GucStringCheckHook check)
@@ -122,9 +150,9 @@ define_gucs(void)
 	define_string("vtp.sqs_endpoint", "SQS endpoint URL; empty means AWS.",
 				  &vtp_sqs_endpoint, "", PGC_SIGHUP, NULL);
 	define_string("vtp.temp_bucket", "Bucket that receives uploads; originals are deleted from it once published.",
-				  &vtp_temp_bucket, "temp-video-bucket", PGC_SIGHUP, NULL);
+				  &vtp_temp_bucket, "temp-video-bucket", PGC_SIGHUP, check_bucket);
 	define_string("vtp.output_bucket", "Bucket that receives the renditions.",
-				  &vtp_output_bucket, "output-video-bucket", PGC_SIGHUP, NULL);
+				  &vtp_output_bucket, "output-video-bucket", PGC_SIGHUP, check_bucket);
 	define_string("vtp.output_prefix", "Key prefix of the renditions; the video id and a slash follow it.",
 				  &vtp_output_prefix, "videos/", PGC_SIGHUP, NULL);
 	define_string("vtp.events_queue_url", "SQS queue URL receiving the temp bucket's S3 notifications.",
@@ -208,6 +236,8 @@ define_gucs(void)
 							NULL, &vtp_upload_auth_max_failures, 10, 0, 100000, PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("vtp.upload_auth_window", "Window over which failed bearer tokens are counted per address.",
 							NULL, &vtp_upload_auth_window_s, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	define_string("vtp.source_buckets", "Buckets besides vtp.temp_bucket that vtp_enqueue and S3 events may name as sources (comma-separated; empty: the temp bucket only).",
+				  &vtp_source_buckets, "", PGC_SIGHUP, check_bucket_list);
 	MarkGUCPrefixReserved("vtp");
 }
 

@@ -64,6 +64,10 @@ extern int	vtp_upload_min_rate_kb;
 extern int	vtp_upload_rate_window_s;
 extern int	vtp_upload_auth_max_failures;
 extern int	vtp_upload_auth_window_s;
+extern char *vtp_source_buckets;
+
+/* May bucket be a source (vtp.temp_bucket or in vtp.source_buckets)? (sqlapi.c) */
+extern bool vtp_source_bucket_allowed(const char *bucket);
 
 /* Shared memory (workers.c): fixed-size status only, one slot per worker. */
 #define VTP_MAX_WORKERS 40

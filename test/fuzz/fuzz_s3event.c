@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/names.h"
 #include "../../src/s3event.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,12 +25,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ev.kind == S3EV_RECORDS)
 			for (i = 0; i < ev.nrecords; i++)
 			{
-				/* every record names a bucket and a non-empty key without NUL */
-				if (ev.records[i].bucket == NULL || ev.records[i].key == NULL || ev.records[i].key[0] == '\0' ||
-					ev.records[i].etag == NULL || ev.records[i].sequencer == NULL)
+				const s3_record *r = &ev.records[i];
+
+				/* every record passed every field check */
+				if (r->bucket == NULL || r->key == NULL || r->etag == NULL || r->sequencer == NULL ||
+					vtp_bucket_name_error(r->bucket) != NULL || vtp_key_error(r->key, strlen(r->key)) != NULL ||
+					strspn(r->etag, "0123456789abcdefABCDEF-") != strlen(r->etag) ||
+					strlen(r->etag) > S3EVENT_MAX_ETAG ||
+					strspn(r->sequencer, "0123456789abcdefABCDEF") != strlen(r->sequencer) ||
+					strlen(r->sequencer) > S3EVENT_MAX_SEQUENCER || r->size < -1 || r->size > S3EVENT_MAX_SIZE)
 					abort();
-				(void) s3_sequencer_cmp(ev.records[i].sequencer, "0062E99A88DC407460");
+				(void) s3_sequencer_cmp(r->sequencer, "0062E99A88DC407460");
 			}
+		/* a refusal's reason is one log-safe line */
+		for (i = 0; i < ev.nrejected; i++)
+		{
+			const unsigned char *c;
+
+			for (c = (const unsigned char *) ev.rejected[i].reason; *c; c++)
+				if (*c < 0x20 || *c == 0x7F)
+					abort();
+		}
 		s3event_free(&ev);
 	}
 	else if (err[0] == '\0')

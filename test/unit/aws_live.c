@@ -149,13 +149,13 @@ main(int argc, char **argv)
 		char		etag[128];
 
 		CHECK(s3_put_bytes(&c, "output-video-bucket", "pre/s a+b.txt", "presigned", 9, "text/plain", &err) == 0);
-		s3_presign_url(&c, "GET", "output-video-bucket", "pre/s a+b.txt", (long) time(NULL), 60, &url);
+		CHECK(s3_presign_url(&c, "GET", "output-video-bucket", "pre/s a+b.txt", (long) time(NULL), 60, &url, &err) == 0);
 		CHECK(http_status(url.data, NULL, &st) == 0 && st == 200);
 		vbuf_reset(&url);
-		s3_presign_url(&c, "GET", "output-video-bucket", "pre/s a+b.txt", (long) time(NULL) - 120, 60, &url);
+		CHECK(s3_presign_url(&c, "GET", "output-video-bucket", "pre/s a+b.txt", (long) time(NULL) - 120, 60, &url, &err) == 0);
 		CHECK(http_status(url.data, NULL, &st) == 0 && st == 403);	/* expired */
 		vbuf_reset(&url);
-		s3_presign_url(&c, "PUT", "temp-video-bucket", "uploads/pre/put.bin", (long) time(NULL), 60, &url);
+		CHECK(s3_presign_url(&c, "PUT", "temp-video-bucket", "uploads/pre/put.bin", (long) time(NULL), 60, &url, &err) == 0);
 		CHECK(http_status(url.data, "put by a client", &st) == 0 && st == 200);
 		CHECK(s3_head(&c, "temp-video-bucket", "uploads/pre/put.bin", &info, &err) == 0 && info.size == 15);
 		vbuf_free(&url);
@@ -281,7 +281,7 @@ main(int argc, char **argv)
 	/* nothing listening: a transient network error */
 	vtp_strlcpy(c.s3_endpoint, "http://127.0.0.1:9", sizeof(c.s3_endpoint));
 	c.max_retries = 0;
-	CHECK(s3_head(&c, "b", "k", &info, &err) == -1 && err.transient && strcmp(err.code, "NetworkError") == 0);
+	CHECK(s3_head(&c, "bbb", "k", &info, &err) == -1 && err.transient && strcmp(err.code, "NetworkError") == 0);
 
 	aws_client_cleanup(&c);
 	unlink(src);
