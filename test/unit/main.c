@@ -16,6 +16,7 @@ main(void)
 	test_ladder();
 	test_aws_xml();
 	test_names();
+	test_report();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed ? 1 : 0;
 }

@@ -29,5 +29,6 @@ extern void test_creds(void);
 extern void test_ladder(void);
 extern void test_aws_xml(void);
 extern void test_names(void);
+extern void test_report(void);
 
 #endif
