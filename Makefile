@@ -15,7 +15,8 @@ OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o \
        src/catalog.o src/catalog_reconcile.o src/workers.o src/sqlapi.o src/sqlops.o \
        src/sqlurls.o src/upq.o bgworker/upload.o bgworker/http.o \
        bgworker/worker.o bgworker/ingest.o bgworker/child.o bgworker/supervise.o \
-       bgworker/transcode.o bgworker/transfer.o bgworker/reconcile.o
+       bgworker/transcode.o bgworker/transfer.o bgworker/reconcile.o \
+       src/report.o
 DATA = vtp--1.0.sql vtp--1.0--1.1.sql
 PGFILEDESC = "vtp - video transcoding pipeline"
 
@@ -88,7 +89,7 @@ test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http.h src/u
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) \
 	  $(shell pkg-config --libs $(PKGS)) -lpthread
 
-test/fuzz/fuzz_report: test/fuzz/fuzz_report.c src/report.c src/report.h src/json.c src/buf.c
+test/fuzz/fuzz_report: test/fuzz/fuzz_report.c src/report.c src/report.h src/json.c src/buf.c src/ladder.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
 fuzzers: $(FUZZERS)

@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -273,7 +274,8 @@ on_plan(report_state *st, const json_value *j)
 				return violate(st, "rendition \"%s\" planned twice", quoted(name, q, sizeof(q)));
 		if (!get_int(e, "width", 2, st->ex.max_width, &w) || !get_int(e, "height", 2, st->ex.max_height, &h))
 			return violate(st, "planned rendition \"%s\" has a size out of bounds", name);
-		if (!get_int(e, "maxrate", 1, INT64_C(1) << 36, &rate))
+		/* never above what the worker's own ladder allows for that rung */
+		if (!get_int(e, "maxrate", 1, ladder_cap_for(atoi(name)), &rate))
 			return violate(st, "planned rendition \"%s\" has a maxrate out of bounds", name);
 		r = &st->rungs[st->nrungs++];	/* at most nrequested ≤ LADDER_MAX_RUNGS distinct names */
 		snprintf(r->name, sizeof(r->name), "%s", name);

@@ -59,6 +59,16 @@ int			vtp_stale_upload_age_s = 24 * 3600;
 int			vtp_failed_retention_s = 7 * 86400;
 int			vtp_storage_outage_timeout_s = 5 * 60;
 
+/* The helper's sandbox and path (issue 10, boundary). */
+int			vtp_sandbox = VTP_SANDBOX_REQUIRED;
+char	   *vtp_transcoder_path = NULL;
+
+static const struct config_enum_entry sandbox_options[] = {
+	{"required", VTP_SANDBOX_REQUIRED, false},
+	{"best_effort", VTP_SANDBOX_BEST_EFFORT, false},
+	{NULL, 0, false}
+};
+
 VtpShared  *vtp_shared = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -188,6 +198,10 @@ define_gucs(void)
 							NULL, &vtp_failed_retention_s, 7 * 86400, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("vtp.storage_outage_timeout", "How long a transcode step waits for S3 to answer again before the attempt fails.",
 							NULL, &vtp_storage_outage_timeout_s, 5 * 60, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomEnumVariable("vtp.sandbox", "required: the transcoder refuses to run without Landlock; best_effort: it runs with what the kernel offers.",
+							 NULL, &vtp_sandbox, VTP_SANDBOX_REQUIRED, sandbox_options, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	define_string("vtp.transcoder_path", "The transcoder helper program; empty means vtp-transcode in the package library directory.",
+				  &vtp_transcoder_path, "", PGC_POSTMASTER, NULL);
 	MarkGUCPrefixReserved("vtp");
 }
 
