@@ -83,6 +83,16 @@ task_transcoder_path(void)
 	return psprintf("%s/vtp-transcode", pkglib_path);
 }
 
+/* An empty line buffer over data (cap bytes). */
+static void
+linebuf_init(linebuf *lb, char *data, size_t cap)
+{
+	lb->data = data;
+	lb->cap = cap;
+	lb->len = 0;
+	lb->skipping = false;
+}
+
 /*
  * Read at most READ_BUDGET bytes from fd, handing each complete line to fn
  * (a line longer than the buffer is handed over cut, its rest skipped).
@@ -322,14 +332,8 @@ task_transcode(task *t)
 		task_set_error(t, "bad_plan", "vtp.renditions: %s", err);
 		return TASK_PERMANENT;
 	}
-	out.data = palloc(REPORT_MAX_LINE + 1);
-	out.cap = REPORT_MAX_LINE + 1;
-	out.len = 0;
-	out.skipping = false;
-	errb.data = palloc(STDERR_LINE_MAX + 1);
-	errb.cap = STDERR_LINE_MAX + 1;
-	errb.len = 0;
-	errb.skipping = false;
+	linebuf_init(&out, palloc(REPORT_MAX_LINE + 1), REPORT_MAX_LINE + 1);
+	linebuf_init(&errb, palloc(STDERR_LINE_MAX + 1), STDERR_LINE_MAX + 1);
 
 	lim.nice = vtp_transcode_nice;
 	lim.cpu_seconds = (long) vtp_transcode_timeout_s * 4;	/* threads burn CPU faster than the clock */
@@ -540,14 +544,8 @@ task_check_sandbox(const char *dir, char *state, size_t statelen, char *why, siz
 	lim.nice = vtp_transcode_nice;
 	lim.cpu_seconds = 10;
 	lim.memory_mb = vtp_transcode_memory_mb;
-	out.data = palloc(REPORT_MAX_LINE + 1);
-	out.cap = REPORT_MAX_LINE + 1;
-	out.len = 0;
-	out.skipping = false;
-	errb.data = sink;
-	errb.cap = sizeof(sink);
-	errb.len = 0;
-	errb.skipping = false;
+	linebuf_init(&out, palloc(REPORT_MAX_LINE + 1), REPORT_MAX_LINE + 1);
+	linebuf_init(&errb, sink, sizeof(sink));
 	vtp_child_start(&ch, argv, &lim);
 	/* a few seconds at most; the helper only tries a few system calls */
 	while ((!out_eof || !vtp_child_poll(&ch)) && waited < 10000 && !ShutdownRequestPending)

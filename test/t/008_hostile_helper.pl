@@ -114,7 +114,7 @@ unlike(slurp_file($node->logfile), qr/AKIAIOSFODNN7EXAMPLE|\e\]0;owned/, 'the fa
 	while (time() - $t0 < 15)
 	{
 		my $age = $node->safe_psql('postgres',
-			"SELECT extract(epoch FROM now() - heartbeat) FROM vtp_workers WHERE video_id = '$id'");
+			"SELECT extract(epoch FROM now() - last_heartbeat) FROM vtp_workers WHERE video_id = '$id'");
 		$worst = $age if $age ne '' && $age > $worst;
 		sleep 1;
 	}
