@@ -42,6 +42,8 @@ ok(wait_until(30, sub { log_count($node, qr/transcoder sandbox: landlock abi 6, 
 my ($lin, $lout, $lerr) = ("LISTEN vtp_status;\n", '', '');
 my $listener = IPC::Run::start([ 'psql', '-X', '-At', '-d', $node->connstr('postgres') ],
 	'<', \$lin, '>', \$lout, '2>', \$lerr);
+$lin .= "SELECT 'listening';\n";
+$listener->pump until $lout =~ /^listening$/m || !$listener->pumpable;
 
 sub scenario_file
 {
@@ -204,7 +206,10 @@ $node->start;
 {
 	my $clip = media('hh-clip.mp4', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-t', '2',
 		'-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p');
-	my $id = register($node, $s, 'uploads/hh/real.mp4', $clip);
+	# a long poll the stopped ingest worker left may take this first message: allow for its visibility timeout
+	awscli('put', 'temp-video-bucket', 'uploads/hh/real.mp4', $clip);
+	awscli('notify', $s->{events_queue_url}, 'temp-video-bucket', 'uploads/hh/real.mp4');
+	my $id = wait_id($node, 'uploads/hh/real.mp4', 150) or die 'the real video was not registered';
 	is(wait_status($node, $id, 120, 'Published', 'Failed'), 'Published', 'the real helper publishes a video afterwards')
 	  or diag($node->safe_psql('postgres', "SELECT error_code, error FROM vtp_videos WHERE id = '$id'"));
 	my @listed = split /\n/, awscli('list', 'output-video-bucket', 'videos/');
