@@ -58,6 +58,7 @@ signal_group(pid_t pid, int sig)
 		(void) kill(pid, sig);	/* between fork and setsid */
 }
 
+/* Fork and exec the helper (see the file header for what happens in between). */
 void
 vtp_child_start(vtp_child *ch, char *const argv[], const vtp_child_limits *lim)
 {
@@ -141,6 +142,7 @@ vtp_child_start(vtp_child *ch, char *const argv[], const vtp_child_limits *lim)
 	fcntl(ch->err_fd, F_SETFL, fcntl(ch->err_fd, F_GETFL) | O_NONBLOCK);
 }
 
+/* Reap if it has exited, killing its group first. */
 bool
 vtp_child_poll(vtp_child *ch)
 {
@@ -165,6 +167,7 @@ vtp_child_poll(vtp_child *ch)
 	return ch->reaped;
 }
 
+/* Stop the helper's group: SIGTERM, a grace period, SIGKILL; reap; close the pipes. */
 void
 vtp_child_stop(vtp_child *ch, int grace_ms)
 {
@@ -192,6 +195,7 @@ vtp_child_stop(vtp_child *ch, int grace_ms)
 	ch->out_fd = ch->err_fd = -1;
 }
 
+/* How the helper ended, in words. */
 const char *
 vtp_child_describe(const vtp_child *ch, char *buf, size_t len)
 {

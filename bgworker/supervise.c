@@ -62,6 +62,7 @@ typedef struct watch
 	int			err_lines;		/* stderr lines seen */
 } watch;
 
+/* Set the reason code and message of the attempt's failure. */
 void
 task_set_error(task *t, const char *code, const char *fmt,...)
 {
@@ -306,6 +307,7 @@ take_renditions(task *t, const report_state *rs)
 	}
 }
 
+/* Run the helper for this task and judge how it ended. */
 task_outcome
 task_transcode(task *t)
 {
@@ -502,6 +504,7 @@ judge_sandbox(const char *line, bool required, char *state, size_t statelen, cha
 	return ok;
 }
 
+/* Run the helper's --check-sandbox in dir and judge what it says. */
 bool
 task_check_sandbox(const char *dir, char *state, size_t statelen, char *why, size_t whylen)
 {

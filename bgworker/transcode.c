@@ -36,6 +36,7 @@ static int	sandbox_mode_checked = -1;
 static bool sandbox_warned = false;
 static char sandbox_why[256];
 
+/* Create or check one scratch directory (see task.h). */
 int
 task_scratch_dir(const char *dir, char *err, size_t errlen)
 {

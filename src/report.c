@@ -22,6 +22,7 @@ static const char *const known_codes[] = {
 
 #define MAX_SECONDS (86400.0 * 30)
 
+/* Is code one of the helper's error codes? */
 bool
 report_known_code(const char *code)
 {
@@ -69,6 +70,7 @@ utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Clean and bound text from the helper (see report.h). */
 void
 report_clean_text(char *dst, size_t dstsize, const char *src, size_t srclen)
 {
@@ -146,6 +148,7 @@ quoted(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+/* Read vtp.renditions into the expectations; an empty state. */
 int
 report_init(report_state *st, const char *requested, bool require_sandbox_line,
 			int max_width, int max_height, double max_duration, char *err, size_t errlen)
@@ -154,6 +157,12 @@ report_init(report_state *st, const char *requested, bool require_sandbox_line,
 
 	memset(st, 0, sizeof(*st));
 	st->ex.require_sandbox_line = require_sandbox_line;
+	if (strlen(requested) >= sizeof(st->ex.spec))
+	{
+		snprintf(err, errlen, "vtp.renditions is too long");
+		return -1;
+	}
+	strcpy(st->ex.spec, requested);
 	st->ex.max_width = max_width;
 	st->ex.max_height = max_height;
 	st->ex.max_duration = max_duration;
@@ -191,6 +200,7 @@ report_init(report_state *st, const char *requested, bool require_sandbox_line,
 	return 0;
 }
 
+/* The sandbox line: first, once, landlock true/false. */
 static report_event
 on_sandbox(report_state *st, const json_value *j)
 {
@@ -214,11 +224,14 @@ on_sandbox(report_state *st, const json_value *j)
 	return REPORT_SANDBOX;
 }
 
+/* The probe: once, after the sandbox line if one is required, sizes bounded. */
 static report_event
 on_probe(report_state *st, const json_value *j)
 {
 	int64_t		w,
-				h;
+				h,
+				rot = 0,
+				rate = 0;
 	double		d = 0;
 
 	if (st->seen_probe)
@@ -229,6 +242,11 @@ on_probe(report_state *st, const json_value *j)
 		return violate(st, "a probe with a picture size out of bounds");
 	if (json_get(j, "duration") && !get_num(j, "duration", 0, MAX_SECONDS, &d))
 		return violate(st, "a probe with a duration out of bounds");
+	if ((json_get(j, "rotation") && !get_int(j, "rotation", -360, 360, &rot)) ||
+		(json_get(j, "video_bitrate") && !get_int(j, "video_bitrate", 0, INT64_C(1) << 40, &rate)))
+		return violate(st, "a probe with rotation or bitrate out of bounds");
+	st->rotation = (int) rot;
+	st->video_bitrate = rate;
 	st->seen_probe = true;
 	st->width = (int) w;
 	st->height = (int) h;
@@ -236,14 +254,19 @@ on_probe(report_state *st, const json_value *j)
 	return REPORT_PROBE;
 }
 
+/* The plan: once, after the probe, exactly the worker's own plan for that probe. */
 static report_event
 on_plan(report_state *st, const json_value *j)
 {
 	const json_value *arr = json_get(j, "renditions");
 	const json_value *e;
 	const json_value *note = json_get(j, "note");
-	char		q[40];
-	int			i;
+	ladder_source src;
+	ladder_plan want;
+	char		q[40],
+				err[256];
+	int			i,
+				n = 0;
 
 	if (st->seen_plan)
 		return violate(st, "a second plan");
@@ -253,40 +276,51 @@ on_plan(report_state *st, const json_value *j)
 		return violate(st, "a plan whose note is not a string");
 	if (arr == NULL || arr->type != JSON_ARRAY || arr->child == NULL)
 		return violate(st, "a plan without renditions");
+	src.width = st->width;
+	src.height = st->height;
+	src.rotation = st->rotation;
+	src.bitrate = st->video_bitrate;
+	if (ladder_plan_make(&src, st->ex.spec, &want, err, sizeof(err)) != 0)
+		return violate(st, "a plan for a probe that admits none (%s)", err);
 	for (e = arr->child; e; e = e->next)
 	{
 		report_rung *r;
 		const char *name = json_get_str(e, "name");
-		int64_t		w,
-					h,
+		const ladder_rung *w = NULL;
+		int64_t		wd,
+					ht,
 					rate;
-		bool		asked = false;
 
 		if (e->type != JSON_OBJECT || name == NULL)
 			return violate(st, "a planned rendition without a name");
-		for (i = 0; i < st->ex.nrequested; i++)
-			if (strcmp(name, st->ex.requested[i]) == 0)
-				asked = true;
-		if (!asked)
-			return violate(st, "planned rendition \"%s\" was not requested", quoted(name, q, sizeof(q)));
+		for (i = 0; i < want.nrungs; i++)
+			if (strcmp(name, want.rungs[i].name) == 0)
+				w = &want.rungs[i];
+		if (w == NULL)
+			return violate(st, "planned rendition \"%s\" was not requested (not in the worker's plan for this probe)",
+						   quoted(name, q, sizeof(q)));
 		for (i = 0; i < st->nrungs; i++)
 			if (strcmp(name, st->rungs[i].name) == 0)
-				return violate(st, "rendition \"%s\" planned twice", quoted(name, q, sizeof(q)));
-		if (!get_int(e, "width", 2, st->ex.max_width, &w) || !get_int(e, "height", 2, st->ex.max_height, &h))
-			return violate(st, "planned rendition \"%s\" has a size out of bounds", name);
-		/* never above what the worker's own ladder allows for that rung */
-		if (!get_int(e, "maxrate", 1, ladder_cap_for(atoi(name)), &rate))
-			return violate(st, "planned rendition \"%s\" has a maxrate out of bounds", name);
-		r = &st->rungs[st->nrungs++];	/* at most nrequested ≤ LADDER_MAX_RUNGS distinct names */
+				return violate(st, "rendition \"%s\" planned twice", name);
+		if (!get_int(e, "width", 2, 65535, &wd) || !get_int(e, "height", 2, 65535, &ht) ||
+			!get_int(e, "maxrate", 1, INT64_C(1) << 40, &rate) ||
+			wd != w->width || ht != w->height || rate != w->maxrate)
+			return violate(st, "planned rendition \"%s\" is not the size or rate the worker plans (%dx%d at %lld b/s)",
+						   name, w->width, w->height, (long long) w->maxrate);
+		r = &st->rungs[st->nrungs++];	/* distinct names of want: at most LADDER_MAX_RUNGS */
 		snprintf(r->name, sizeof(r->name), "%s", name);
-		r->width = (int) w;
-		r->height = (int) h;
+		r->width = (int) wd;
+		r->height = (int) ht;
 		r->maxrate = rate;
+		n++;
 	}
+	if (n != want.nrungs)
+		return violate(st, "the plan has %d rendition(s), the worker's plan for this probe %d", n, want.nrungs);
 	st->seen_plan = true;
 	return REPORT_PLAN;
 }
 
+/* Progress: after the plan; numbers out of range ignored. */
 static report_event
 on_progress(report_state *st, const json_value *j)
 {
@@ -303,6 +337,7 @@ on_progress(report_state *st, const json_value *j)
 	return REPORT_PROGRESS;
 }
 
+/* A rendition: planned, once, file <name>.mp4, the planned size, numbers bounded. */
 static report_event
 on_rendition(report_state *st, const json_value *j)
 {
@@ -350,6 +385,7 @@ on_rendition(report_state *st, const json_value *j)
 	return REPORT_RENDITION;
 }
 
+/* done: every planned rendition reported, times bounded. */
 static report_event
 on_done(report_state *st, const json_value *j)
 {
@@ -371,6 +407,7 @@ on_done(report_state *st, const json_value *j)
 	return REPORT_DONE;
 }
 
+/* error: a known code; the message cleaned and cut. */
 static report_event
 on_error(report_state *st, const json_value *j)
 {
@@ -387,6 +424,7 @@ on_error(report_state *st, const json_value *j)
 	return REPORT_ERROR;
 }
 
+/* One line through the state machine. */
 report_event
 report_feed(report_state *st, const char *line, size_t len)
 {
@@ -435,6 +473,7 @@ report_feed(report_state *st, const char *line, size_t len)
 	return r;
 }
 
+/* Did the helper report everything it planned, and nothing wrong? */
 bool
 report_complete(report_state *st)
 {

@@ -7,7 +7,8 @@
  *
  *   sandbox (exactly one, first; optional until the helper prints it)
  *   probe   (exactly one)
- *   plan    (exactly one, after the probe; rungs among those requested)
+ *   plan    (exactly one, after the probe; exactly the plan the worker's own
+ *            ladder planner makes for that probe and vtp.renditions)
  *   progress*
  *   rendition (one per planned rung, file "<name>.mp4")
  *   done | error
@@ -39,6 +40,7 @@ typedef enum report_event
 /* What the worker expects, from its own settings. */
 typedef struct report_expect
 {
+	char		spec[256];		/* vtp.renditions, to plan as the helper must */
 	char		requested[LADDER_MAX_RUNGS][16];	/* rendition names, from vtp.renditions */
 	int			nrequested;
 	bool		require_sandbox_line;
@@ -76,8 +78,10 @@ typedef struct report_state
 	/* the probe */
 	int			width;
 	int			height;
+	int			rotation;
+	int64_t		video_bitrate;
 	double		duration;
-	/* the plan */
+	/* the plan: exactly what ladder_plan_make gives for the probe */
 	int			nrungs;
 	report_rung rungs[LADDER_MAX_RUNGS];
 	int			last_rung;		/* index of the rung of the last rendition line */

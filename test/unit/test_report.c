@@ -10,7 +10,7 @@
 
 #define SANDBOX "{\"event\":\"sandbox\",\"mode\":\"required\",\"landlock_abi\":6,\"landlock\":true,\"seccomp\":\"allowlist\"}"
 #define PROBE "{\"event\":\"probe\",\"width\":640,\"height\":360,\"rotation\":0,\"duration\":6.000,\"fps\":25.000,\"video_bitrate\":500000,\"interlaced\":false,\"hdr\":false,\"audio\":true,\"audio_stream\":1,\"audio_channels\":1,\"video_codec\":\"h264\",\"pix_fmt\":\"yuv420p\"}"
-#define PLAN "{\"event\":\"plan\",\"note\":\"\",\"renditions\":[{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":800000}]}"
+#define PLAN "{\"event\":\"plan\",\"note\":\"\",\"renditions\":[{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":500000}]}"
 #define PROGRESS "{\"event\":\"progress\",\"percent\":50.0,\"speed\":2.00,\"eta_seconds\":3}"
 #define REND "{\"event\":\"rendition\",\"name\":\"360p\",\"file\":\"360p.mp4\",\"width\":640,\"height\":360,\"bytes\":123456,\"bitrate\":164608,\"duration\":6.000,\"frames\":150}"
 #define DONE "{\"event\":\"done\",\"cpu_seconds\":1.20,\"wall_seconds\":0.80,\"decode_errors\":0}"
@@ -116,8 +116,10 @@ test_report(void)
 		const char *const two_sandbox[] = {SANDBOX, SANDBOX, NULL};
 		const char *const late_sandbox[] = {PROBE, SANDBOX, NULL};
 		const char *const foreign_plan[] = {PROBE, "{\"event\":\"plan\",\"renditions\":[{\"name\":\"9999p\",\"width\":640,\"height\":360,\"maxrate\":1}]}", NULL};
-		const char *const dup_plan[] = {PROBE, "{\"event\":\"plan\",\"renditions\":[{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":1},{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":1}]}", NULL};
+		const char *const dup_plan[] = {PROBE, "{\"event\":\"plan\",\"renditions\":[{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":500000},{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":500000}]}", NULL};
 		const char *const huge_plan[] = {PROBE, "{\"event\":\"plan\",\"renditions\":[{\"name\":\"360p\",\"width\":99999,\"height\":360,\"maxrate\":1}]}", NULL};
+		const char *const short_plan[] = {"{\"event\":\"probe\",\"width\":1280,\"height\":720,\"video_bitrate\":9000000}", "{\"event\":\"plan\",\"renditions\":[{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":900000}]}", NULL};
+		const char *const rate_plan[] = {PROBE, "{\"event\":\"plan\",\"renditions\":[{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":900000}]}", NULL};
 		const char *const foreign_rend[] = {PROBE, PLAN, "{\"event\":\"rendition\",\"name\":\"720p\",\"file\":\"720p.mp4\",\"width\":1280,\"height\":720,\"bytes\":1,\"bitrate\":1,\"duration\":1}", NULL};
 		const char *const dup_rend[] = {PROBE, PLAN, REND, REND, NULL};
 		const char *const bad_file[] = {PROBE, PLAN, "{\"event\":\"rendition\",\"name\":\"360p\",\"file\":\"../../../etc/passwd\",\"width\":640,\"height\":360,\"bytes\":1,\"bitrate\":1,\"duration\":1}", NULL};
@@ -139,7 +141,9 @@ test_report(void)
 		refused(false, late_sandbox, "not the first line");
 		refused(false, foreign_plan, "\"9999p\" was not requested");
 		refused(false, dup_plan, "planned twice");
-		refused(false, huge_plan, "size out of bounds");
+		refused(false, huge_plan, "not the size or rate the worker plans (640x360 at 500000 b/s)");
+		refused(false, short_plan, "the plan has 1 rendition(s), the worker's plan for this probe 2");
+		refused(false, rate_plan, "not the size or rate");
 		refused(false, foreign_rend, "\"720p\" is not in the plan");
 		refused(false, dup_rend, "reported twice");
 		refused(false, bad_file, "names file");
