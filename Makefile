@@ -38,6 +38,10 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies: rebuild every object when a header changes
+# (a stale object with an old struct layout is silent memory corruption)
+$(OBJS): $(wildcard src/*.h bgworker/*.h)
+
 # --- the transcoder helper: its own program, the only one linking libav ---
 HELPER_SRC = transcoder/main.c transcoder/pipeline.c transcoder/probe.c transcoder/audio.c transcoder/sandbox.c \
              src/ladder.c src/buf.c
