@@ -15,7 +15,8 @@ OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o \
        src/catalog.o src/catalog_reconcile.o src/workers.o src/sqlapi.o src/sqlops.o \
        src/sqlurls.o src/upq.o bgworker/upload.o bgworker/http.o bgworker/http_limits.o \
        bgworker/worker.o bgworker/ingest.o bgworker/child.o bgworker/supervise.o \
-       bgworker/transcode.o bgworker/transfer.o bgworker/reconcile.o
+       bgworker/transcode.o bgworker/transfer.o bgworker/reconcile.o \
+       src/report.o
 DATA = vtp--1.0.sql vtp--1.0--1.1.sql vtp--1.2.sql vtp--1.1--1.2.sql
 PGFILEDESC = "vtp - video transcoding pipeline"
 
@@ -31,12 +32,16 @@ PG_CPPFLAGS = -DVTP_VERSION='"$(EXTVERSION)"' $(shell pkg-config --cflags $(PKGS
 PG_CFLAGS = $(WARN)
 SHLIB_LINK = $(shell pkg-config --libs $(PKGS))
 EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/bench/s3put test/results test/regression.* tmp_check \
-              test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http test/fuzz/work \
+              test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http test/fuzz/fuzz_report test/fuzz/work \
               test/sandbox/escape
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies: rebuild every object when a header changes
+# (a stale object with an old struct layout is silent memory corruption)
+$(OBJS): $(wildcard src/*.h bgworker/*.h)
 
 # --- the transcoder helper: its own program, the only one linking libav ---
 HELPER_SRC = transcoder/main.c transcoder/pipeline.c transcoder/probe.c transcoder/audio.c transcoder/sandbox.c transcoder/sandbox_check.c \
@@ -56,11 +61,12 @@ install-helper: vtp-transcode
 # --- tests without a server ---
 UNIT_SRC = test/unit/main.c test/unit/test_json.c test/unit/test_s3event.c test/unit/test_sigv4.c \
            test/unit/test_creds.c test/unit/test_ladder.c test/unit/test_aws_xml.c test/unit/test_names.c test/unit/test_bucket.c \
+           test/unit/test_report.c src/report.c \
            src/names.c src/buf.c src/json.c src/s3event.c src/sigv4.c src/creds.c src/ladder.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) -DVTP_VERSION='"$(EXTVERSION)"'
 
-test/unit/run_tests: $(UNIT_SRC) test/unit/unit.h
+test/unit/run_tests: $(UNIT_SRC) test/unit/unit.h src/report.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(shell pkg-config --libs $(PKGS))
 
 test/unit/aws_live: test/unit/aws_live.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
@@ -84,7 +90,7 @@ sandboxtest: test/sandbox/escape vtp-transcode
 FUZZ_CC = clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer $(WARN) -DVTP_VERSION='"$(EXTVERSION)"'
 FUZZ_AWS = src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
-FUZZERS = test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http
+FUZZERS = test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http test/fuzz/fuzz_report
 
 test/fuzz/fuzz_s3event: test/fuzz/fuzz_s3event.c src/s3event.c src/json.c src/buf.c src/names.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto)
@@ -95,6 +101,9 @@ test/fuzz/fuzz_sigv4: test/fuzz/fuzz_sigv4.c src/sigv4.c src/buf.c
 test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http_limits.c bgworker/http.h bgworker/http_int.h src/upq.c src/names.c $(FUZZ_AWS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) \
 	  $(shell pkg-config --libs $(PKGS)) -lpthread
+
+test/fuzz/fuzz_report: test/fuzz/fuzz_report.c src/report.c src/report.h src/json.c src/buf.c src/ladder.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
 fuzzers: $(FUZZERS)
 

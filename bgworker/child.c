@@ -7,6 +7,7 @@
  */
 #include "postgres.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -22,24 +23,69 @@
 
 #include "child.h"
 
+/* The helper's whole environment. */
+static char *const child_env[] = {"LC_ALL=C", NULL};
+
+/*
+ * Close every descriptor from 3 up (in the child, async-signal-safe):
+ * close_range, or one by one where it is missing or fails. False if one
+ * could not be closed.
+ */
+static bool
+close_inherited(void)
+{
+	struct rlimit rl;
+	int			fd,
+				max = 65536;
+
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
+		return true;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < (rlim_t) (1 << 20))
+		max = (int) rl.rlim_max;
+	else if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t) (1 << 20))
+		max = (int) rl.rlim_cur;
+	for (fd = 3; fd < max; fd++)
+		if (close(fd) != 0 && errno != EBADF && errno != EINTR)
+			return false;
+	return true;
+}
+
+/* Signal the child's process group (its own pid), or the child alone if it has none yet. */
+static void
+signal_group(pid_t pid, int sig)
+{
+	if (kill(-pid, sig) != 0 && errno == ESRCH)
+		(void) kill(pid, sig);	/* between fork and setsid */
+}
+
+/* Fork and exec the helper (see the file header for what happens in between). */
 void
 vtp_child_start(vtp_child *ch, char *const argv[], const vtp_child_limits *lim)
 {
-	int			pfd[2];
+	int			pfd[2],
+				efd[2];
 	int			devnull;
 	pid_t		parent = getpid();
 	pid_t		pid;
 
 	memset(ch, 0, sizeof(*ch));
 	ch->pid = -1;
-	ch->out_fd = -1;
+	ch->out_fd = ch->err_fd = -1;
 	if (pipe2(pfd, O_CLOEXEC) != 0)
 		ereport(ERROR, (errcode_for_file_access(), errmsg("could not create a pipe: %m")));
+	if (pipe2(efd, O_CLOEXEC) != 0)
+	{
+		close(pfd[0]);
+		close(pfd[1]);
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not create a pipe: %m")));
+	}
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull < 0)
 	{
 		close(pfd[0]);
 		close(pfd[1]);
+		close(efd[0]);
+		close(efd[1]);
 		ereport(ERROR, (errcode_for_file_access(), errmsg("could not open /dev/null: %m")));
 	}
 	fflush(NULL);
@@ -54,12 +100,15 @@ vtp_child_start(vtp_child *ch, char *const argv[], const vtp_child_limits *lim)
 			signal(sig, SIG_DFL);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
+		if (setsid() < 0)
+			_exit(126);
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 			_exit(126);
-		if (dup2(devnull, 0) < 0 || dup2(pfd[1], 1) < 0)
+		/* stderr too goes to a pipe: the worker bounds it, never the server log */
+		if (dup2(devnull, 0) < 0 || dup2(pfd[1], 1) < 0 || dup2(efd[1], 2) < 0)
 			_exit(126);
-		/* stderr (fd 2) stays: libav's own errors reach the server log */
-		syscall(SYS_close_range, 3U, ~0U, 0U);
+		if (!close_inherited())
+			_exit(126);
 		setpriority(PRIO_PROCESS, 0, lim->nice);
 		rl.rlim_cur = rl.rlim_max = 0;
 		setrlimit(RLIMIT_CORE, &rl);
@@ -74,29 +123,41 @@ vtp_child_start(vtp_child *ch, char *const argv[], const vtp_child_limits *lim)
 			rl.rlim_cur = rl.rlim_max = (rlim_t) lim->memory_mb * 1024 * 1024;
 			setrlimit(RLIMIT_AS, &rl);
 		}
-		execv(argv[0], argv);
+		execve(argv[0], argv, child_env);
 		_exit(127);
 	}
 	close(pfd[1]);
+	close(efd[1]);
 	close(devnull);
 	if (pid < 0)
 	{
 		close(pfd[0]);
+		close(efd[0]);
 		ereport(ERROR, (errmsg("could not fork the transcoder: %m")));
 	}
 	ch->pid = pid;
 	ch->out_fd = pfd[0];
+	ch->err_fd = efd[0];
 	fcntl(ch->out_fd, F_SETFL, fcntl(ch->out_fd, F_GETFL) | O_NONBLOCK);
+	fcntl(ch->err_fd, F_SETFL, fcntl(ch->err_fd, F_GETFL) | O_NONBLOCK);
 }
 
+/* Reap if it has exited, killing its group first. */
 bool
 vtp_child_poll(vtp_child *ch)
 {
 	int			st;
 	pid_t		r;
 
+	siginfo_t	si;
+
 	if (ch->reaped || ch->pid <= 0)
 		return true;
+	/* exited? look without reaping: while it is a zombie its pid (= its group) cannot be reused */
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, ch->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid != ch->pid)
+		return false;
+	(void) kill(-ch->pid, SIGKILL);	/* what is left of its group: grandchildren */
 	r = waitpid(ch->pid, &st, WNOHANG);
 	if (r == ch->pid)
 	{
@@ -106,6 +167,7 @@ vtp_child_poll(vtp_child *ch)
 	return ch->reaped;
 }
 
+/* Stop the helper's group: SIGTERM, a grace period, SIGKILL; reap; close the pipes. */
 void
 vtp_child_stop(vtp_child *ch, int grace_ms)
 {
@@ -113,7 +175,7 @@ vtp_child_stop(vtp_child *ch, int grace_ms)
 
 	if (ch->pid > 0 && !vtp_child_poll(ch))
 	{
-		kill(ch->pid, SIGTERM);
+		signal_group(ch->pid, SIGTERM);
 		while (!vtp_child_poll(ch) && waited < grace_ms)
 		{
 			(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 50, PG_WAIT_EXTENSION);
@@ -121,16 +183,19 @@ vtp_child_stop(vtp_child *ch, int grace_ms)
 		}
 		if (!ch->reaped)
 		{
-			kill(ch->pid, SIGKILL);	/* our own child, never a postmaster child */
+			signal_group(ch->pid, SIGKILL);	/* our own child's group, never a postmaster child */
 			while (!vtp_child_poll(ch))
 				(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 20, PG_WAIT_EXTENSION);
 		}
 	}
 	if (ch->out_fd >= 0)
 		close(ch->out_fd);
-	ch->out_fd = -1;
+	if (ch->err_fd >= 0)
+		close(ch->err_fd);
+	ch->out_fd = ch->err_fd = -1;
 }
 
+/* How the helper ended, in words. */
 const char *
 vtp_child_describe(const vtp_child *ch, char *buf, size_t len)
 {

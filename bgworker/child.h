@@ -1,6 +1,8 @@
 /*
  * child.h — run the vtp-transcode helper in a child process: fork+exec with
- * resource limits, output read through a pipe, killed on demand.
+ * resource limits and an explicit minimal environment, in a session and
+ * process group of its own, stdout and stderr read through pipes, the whole
+ * group killed on demand and once the helper ends.
  */
 #ifndef VTP_CHILD_H
 #define VTP_CHILD_H
@@ -16,19 +18,24 @@ typedef struct vtp_child_limits
 
 typedef struct vtp_child
 {
-	pid_t		pid;
+	pid_t		pid;			/* also its process group and session */
 	int			out_fd;			/* read end of the child's stdout, non-blocking */
+	int			err_fd;			/* read end of the child's stderr, non-blocking */
 	int			status;			/* waitpid status once reaped */
 	bool		reaped;
 } vtp_child;
 
-/* Start argv[0] with argv; ERROR if it cannot be started. */
+/* Start argv[0] with argv and only LC_ALL=C in its environment; ERROR if it cannot be started. */
 extern void vtp_child_start(vtp_child *ch, char *const argv[], const vtp_child_limits *lim);
 
-/* Reap without blocking; true once the child is gone. */
+/*
+ * Reap without blocking; true once the child is gone. As soon as it has
+ * exited, and before it is reaped, what is left of its process group is
+ * killed (a grandchild cannot outlive it).
+ */
 extern bool vtp_child_poll(vtp_child *ch);
 
-/* SIGTERM, wait up to grace_ms, then SIGKILL; always reaps. */
+/* SIGTERM to the group, wait up to grace_ms, then SIGKILL; always reaps and closes the pipes. */
 extern void vtp_child_stop(vtp_child *ch, int grace_ms);
 
 /* Human-readable description of how it ended. */

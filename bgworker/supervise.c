@@ -1,13 +1,19 @@
 /*
  * supervise.c — run the transcoder child for one task and watch it: its
- * JSON-line reports arrive through a pipe waited on with WaitLatchOrSocket
- * together with the latch, so SIGTERM, SIGHUP, heartbeats and the wall-clock
- * timeout are all handled while it runs. A crash of the child is an outcome,
- * never a crash of the worker.
+ * JSON-line reports (stdout) and its stderr arrive through two pipes waited
+ * on in one WaitEventSet with the latch. At most READ_BUDGET bytes are read
+ * from each per wake-up, so SIGTERM, SIGHUP, cancels, heartbeats and the
+ * wall-clock timeout are all handled however much it prints. Every report
+ * line goes through the protocol checker (src/report.c): the first violation
+ * kills the helper's process group and fails the video (helper_protocol).
+ * stderr is cleaned, truncated, prefixed and rate-limited into the log. A
+ * crash of the child is an outcome, never a crash of the worker. Also: the
+ * sandbox check a worker runs before it takes tasks.
  */
 #include "task.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,9 +28,35 @@
 
 #include "child.h"
 #include "../src/json.h"
+#include "../src/report.h"
 
-#define MAX_LINE (64 * 1024)
+#define READ_BUDGET (64 * 1024)	/* bytes per pipe per wake-up */
+#define STDERR_LINE_MAX 300		/* bytes of a stderr line logged */
+#define STDERR_LINES_MAX 20		/* stderr lines logged per task; the rest are counted */
 
+/* A pipe read line by line into a fixed buffer. */
+typedef struct linebuf
+{
+	char	   *data;
+	size_t		cap;
+	size_t		len;
+	bool		skipping;		/* the rest of a cut line: up to its newline */
+} linebuf;
+
+typedef void (*line_fn) (void *arg, const char *line, size_t len, bool cut);
+
+/* What a running transcode has seen so far. */
+typedef struct watch
+{
+	task	   *t;
+	pid_t		pid;
+	report_state rs;
+	bool		violated;
+	bool		progressed;
+	int			err_lines;		/* stderr lines seen */
+} watch;
+
+/* Set the reason code and message of the attempt's failure. */
 void
 task_set_error(task *t, const char *code, const char *fmt,...)
 {
@@ -36,130 +68,170 @@ task_set_error(task *t, const char *code, const char *fmt,...)
 	va_end(ap);
 }
 
-/* One report line from the child. */
-static void
-handle_line(task *t, const char *line, bool *done)
+
+/* The helper program: vtp.transcoder_path, or vtp-transcode beside the library. */
+char *
+task_transcoder_path(void)
 {
-	json_value *j = json_parse(line, strlen(line), NULL, 0);
-	const char *ev = json_get_str(j, "event");
-	double		d;
-	int64_t		n;
-
-	if (ev == NULL)
-	{
-		ereport(LOG, (errmsg("vtp transcoder said: %.200s", line)));
-		json_free(j);
-		return;
-	}
-	/* the child runs on hostile media: every number it reports is bounded here */
-	if (strcmp(ev, "progress") == 0 && json_get_num(j, "percent", &d) && d >= 0 && d <= 100)
-	{
-		t->progress = d;
-		t->eta_seconds = json_get_num(j, "eta_seconds", &d) && d >= 0 && d <= 86400 * 30 ? d : -1;
-		vtp_worker_activity("transcoding %s: %.0f%%", t->id, t->progress);
-		vtp_slot_progress(t->progress, t->child_pid);
-	}
-	else if (strcmp(ev, "probe") == 0 || strcmp(ev, "plan") == 0)
-	{
-		vbuf_puts(&t->facts, t->facts.len ? "," : "{");
-		vbuf_json_string(&t->facts, ev);
-		vbuf_putc(&t->facts, ':');
-		vbuf_puts(&t->facts, line);
-		if (strcmp(ev, "plan") == 0)
-		{
-			vbuf_putc(&t->facts, '}');
-			catalog_begin();
-			catalog_set_probe(t->id, t->attempts, t->facts.data);
-			catalog_commit();
-		}
-	}
-	else if (strcmp(ev, "rendition") == 0 && t->nr < LADDER_MAX_RUNGS)
-	{
-		vtp_rendition *r = &t->r[t->nr];
-		const char *name = json_get_str(j, "name");
-		const char *file = json_get_str(j, "file");
-
-		if (name && file && strlen(name) < sizeof(r->name) && strlen(file) < sizeof(r->file) &&
-			strchr(file, '/') == NULL)
-		{
-			strlcpy(r->name, name, sizeof(r->name));
-			strlcpy(r->file, file, sizeof(r->file));
-			r->width = json_get_int(j, "width", 0, 65535, &n) ? (int) n : 0;
-			r->height = json_get_int(j, "height", 0, 65535, &n) ? (int) n : 0;
-			r->bytes = json_get_int(j, "bytes", 0, INT64_C(1) << 53, &n) ? n : 0;
-			r->bitrate = json_get_int(j, "bitrate", 0, INT64_C(1) << 40, &n) ? n : 0;
-			r->duration = json_get_num(j, "duration", &d) && d >= 0 && d <= 86400 * 30 ? d : 0;
-			t->nr++;
-		}
-	}
-	else if (strcmp(ev, "done") == 0)
-	{
-		*done = true;
-		if (json_get_num(j, "cpu_seconds", &d) && d >= 0 && d < 1e9)
-			t->cpu_seconds = d;
-		if (json_get_num(j, "wall_seconds", &d) && d >= 0 && d < 1e9)
-			t->wall_seconds = d;
-	}
-	else if (strcmp(ev, "error") == 0)
-	{
-		const char *code = json_get_str(j, "code");
-		const char *msg = json_get_str(j, "message");
-
-		task_set_error(t, code ? code : "transcode_failed", "%s", msg ? msg : line);
-	}
-	json_free(j);
+	if (vtp_transcoder_path && vtp_transcoder_path[0])
+		return pstrdup(vtp_transcoder_path);
+	return psprintf("%s/vtp-transcode", pkglib_path);
 }
 
-/* Read what is available; false at end of file. */
-static bool
-read_reports(task *t, vtp_child *ch, vbuf *pending, bool *done)
+/* An empty line buffer over data (cap bytes). */
+static void
+linebuf_init(linebuf *lb, char *data, size_t cap)
 {
-	char		buf[8192];
+	lb->data = data;
+	lb->cap = cap;
+	lb->len = 0;
+	lb->skipping = false;
+}
 
-	for (;;)
+/*
+ * Read at most READ_BUDGET bytes from fd, handing each complete line to fn
+ * (a line longer than the buffer is handed over cut, its rest skipped).
+ * False at end of file (a last line without newline is handed over first).
+ */
+static bool
+read_lines(int fd, linebuf *lb, line_fn fn, void *arg)
+{
+	size_t		got = 0;
+
+	while (got < READ_BUDGET)
 	{
-		ssize_t		n = read(ch->out_fd, buf, sizeof(buf));
-		char	   *nl;
+		size_t		want = lb->cap - lb->len;
+		ssize_t		n;
+		size_t		start = 0,
+					i;
 
+		if (want == 0)
+		{
+			if (!lb->skipping)
+				fn(arg, lb->data, lb->len, true);
+			lb->len = 0;
+			lb->skipping = true;
+			want = lb->cap;
+		}
+		if (want > READ_BUDGET - got)
+			want = READ_BUDGET - got;
+		n = read(fd, lb->data + lb->len, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK;
 		if (n == 0)
-			return false;
-		vbuf_append(pending, buf, (size_t) n);
-		while ((nl = memchr(pending->data, '\n', pending->len)) != NULL)
 		{
-			size_t		linelen = (size_t) (nl - pending->data);
-
-			*nl = '\0';
-			handle_line(t, pending->data, done);
-			memmove(pending->data, nl + 1, pending->len - linelen - 1);
-			pending->len -= linelen + 1;
-			pending->data[pending->len] = '\0';
+			if (lb->len > 0 && !lb->skipping)
+				fn(arg, lb->data, lb->len, false);
+			lb->len = 0;
+			return false;
 		}
-		if (pending->len > MAX_LINE)
-			vbuf_reset(pending);	/* a runaway line: drop it */
+		for (i = lb->len; i < lb->len + (size_t) n; i++)
+			if (lb->data[i] == '\n')
+			{
+				if (lb->skipping)
+					lb->skipping = false;
+				else
+					fn(arg, lb->data + start, i - start, false);
+				start = i + 1;
+			}
+		lb->len += (size_t) n;
+		memmove(lb->data, lb->data + start, lb->len - start);
+		lb->len -= start;
+		got += (size_t) n;
+	}
+	return true;
+}
+
+/* One report line from the helper, checked against the protocol. */
+static void
+on_report(void *arg, const char *line, size_t len, bool cut)
+{
+	watch	   *w = arg;
+	task	   *t = w->t;
+	report_event ev;
+
+	if (w->violated)
+		return;
+	ev = report_feed(&w->rs, line, cut ? REPORT_MAX_LINE + 1 : len);
+	switch (ev)
+	{
+		case REPORT_VIOLATION:
+			w->violated = true;
+			break;
+		case REPORT_PROBE:
+		case REPORT_PLAN:
+			/* a checked JSON object: kept as the video's facts */
+			vbuf_puts(&t->facts, t->facts.len ? "," : "{");
+			vbuf_json_string(&t->facts, ev == REPORT_PROBE ? "probe" : "plan");
+			vbuf_putc(&t->facts, ':');
+			vbuf_append(&t->facts, line, len);
+			if (ev == REPORT_PLAN)
+			{
+				vbuf_putc(&t->facts, '}');
+				catalog_begin();
+				catalog_set_probe(t->id, t->attempts, t->facts.data);
+				catalog_commit();
+			}
+			break;
+		case REPORT_PROGRESS:
+			t->progress = w->rs.percent;
+			t->eta_seconds = w->rs.eta_seconds;
+			w->progressed = true;
+			break;
+		case REPORT_DONE:
+			t->cpu_seconds = w->rs.cpu_seconds;
+			t->wall_seconds = w->rs.wall_seconds;
+			break;
+		case REPORT_ERROR:
+			task_set_error(t, w->rs.err_code, "%s", w->rs.err_msg);
+			break;
+		case REPORT_SANDBOX:
+		case REPORT_RENDITION:
+			break;
 	}
 }
 
-task_outcome
-task_transcode(task *t)
+/* One stderr line from the helper: cleaned, cut, prefixed, rate-limited, at LOG. */
+static void
+on_stderr(void *arg, const char *line, size_t len, bool cut)
 {
-	vtp_child	ch;
-	vtp_child_limits lim;
-	char	   *argv[32];
-	int			a = 0;
-	char		crf[32],
-				threads[16],
-				how[128];
-	vbuf		pending = VBUF_INIT;
-	bool		done = false,
-				eof = false;
-	time_t		started = time(NULL);
-	task_outcome out;
+	watch	   *w = arg;
+	char		clean[STDERR_LINE_MAX + 1];
 
-	argv[a++] = psprintf("%s/vtp-transcode", pkglib_path);
+	if (w->err_lines++ >= STDERR_LINES_MAX)
+		return;
+	report_clean_text(clean, sizeof(clean), line, len);
+	ereport(LOG, (errmsg("vtp transcoder[%d] video %s: %s%s", (int) w->pid, w->t->id, clean,
+						 cut || len > STDERR_LINE_MAX ? " …" : "")));
+}
+
+/* The events a transcode waits for: the latch, postmaster death, the pipes still open. */
+static WaitEventSet *
+make_wait_set(const vtp_child *ch, bool out_open, bool err_open)
+{
+	WaitEventSet *set = CreateWaitEventSet(CurrentMemoryContext, 4);
+
+	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	if (out_open)
+		AddWaitEventToSet(set, WL_SOCKET_READABLE, ch->out_fd, NULL, NULL);
+	if (err_open)
+		AddWaitEventToSet(set, WL_SOCKET_READABLE, ch->err_fd, NULL, NULL);
+	return set;
+}
+
+/* The helper's arguments for this task. */
+static char **
+transcode_argv(task *t)
+{
+	char	  **argv = palloc0(sizeof(char *) * 40);
+	int			a = 0;
+
+	argv[a++] = task_transcoder_path();
+	argv[a++] = "--sandbox";
+	argv[a++] = vtp_sandbox == VTP_SANDBOX_BEST_EFFORT ? "best_effort" : "required";
 	argv[a++] = "--input";
 	argv[a++] = t->source;
 	argv[a++] = "--outdir";
@@ -168,16 +240,14 @@ task_transcode(task *t)
 	argv[a++] = pstrdup(vtp_renditions);
 	argv[a++] = "--preset";
 	argv[a++] = pstrdup(vtp_x264_preset);
-	snprintf(crf, sizeof(crf), "%g", vtp_x264_crf);
 	argv[a++] = "--crf";
-	argv[a++] = crf;
+	argv[a++] = psprintf("%g", vtp_x264_crf);
 	argv[a++] = "--hd-preset";
 	argv[a++] = pstrdup(vtp_x264_hd_preset);
 	argv[a++] = "--hd-crf";
 	argv[a++] = psprintf("%g", vtp_x264_hd_crf);
-	snprintf(threads, sizeof(threads), "%d", vtp_transcode_threads);
 	argv[a++] = "--threads";
-	argv[a++] = threads;
+	argv[a++] = psprintf("%d", vtp_transcode_threads);
 	argv[a++] = "--max-width";
 	argv[a++] = psprintf("%d", vtp_max_width);
 	argv[a++] = "--max-height";
@@ -187,29 +257,123 @@ task_transcode(task *t)
 	argv[a++] = "--max-streams";
 	argv[a++] = psprintf("%d", vtp_max_streams);
 	argv[a] = NULL;
+	return argv;
+}
+
+/* Stop the helper's group and say why the attempt ends. */
+static void
+end_helper(vtp_child *ch, watch *w, WaitEventSet *set)
+{
+	vtp_child_stop(ch, 3000);
+	if (set)
+		FreeWaitEventSet(set);
+	w->t->child_pid = 0;
+	vtp_slot_progress(w->t->progress, 0);
+	if (w->err_lines > STDERR_LINES_MAX)
+		ereport(LOG, (errmsg("vtp transcoder[%d] video %s: … %d more stderr lines suppressed",
+							 (int) w->pid, w->t->id, w->err_lines - STDERR_LINES_MAX)));
+}
+
+/* Copy the checked plan and renditions into the task. */
+static void
+take_renditions(task *t, const report_state *rs)
+{
+	int			i;
+
+	t->nr = 0;
+	for (i = 0; i < rs->nrungs && i < LADDER_MAX_RUNGS; i++)
+	{
+		const report_rung *g = &rs->rungs[i];
+		vtp_rendition *r = &t->r[t->nr];
+
+		memset(r, 0, sizeof(*r));
+		strlcpy(r->name, g->name, sizeof(r->name));
+		snprintf(r->file, sizeof(r->file), "%s.mp4", g->name);
+		r->width = g->width;
+		r->height = g->height;
+		r->bytes = g->bytes;
+		r->bitrate = g->bitrate;
+		r->duration = g->duration;
+		t->maxrate[t->nr] = g->maxrate;
+		t->nr++;
+	}
+}
+
+/* Run the helper for this task and judge how it ended. */
+task_outcome
+task_transcode(task *t)
+{
+	vtp_child	ch;
+	vtp_child_limits lim;
+	char		how[128],
+				err[256];
+	watch		w;
+	linebuf		out,
+				errb;
+	bool		out_eof = false,
+				err_eof = false;
+	time_t		started = time(NULL),
+				reaped_at = 0;
+	WaitEventSet *set;
+	WaitEvent	events[4];
+	task_outcome result;
+
+	memset(&w, 0, sizeof(w));
+	w.t = t;
+	if (report_init(&w.rs, vtp_renditions, true, vtp_max_width, vtp_max_height,
+					vtp_max_duration_s, err, sizeof(err)) != 0)
+	{
+		task_set_error(t, "bad_plan", "vtp.renditions: %s", err);
+		return TASK_PERMANENT;
+	}
+	linebuf_init(&out, palloc(REPORT_MAX_LINE + 1), REPORT_MAX_LINE + 1);
+	linebuf_init(&errb, palloc(STDERR_LINE_MAX + 1), STDERR_LINE_MAX + 1);
 
 	lim.nice = vtp_transcode_nice;
 	lim.cpu_seconds = (long) vtp_transcode_timeout_s * 4;	/* threads burn CPU faster than the clock */
 	lim.memory_mb = vtp_transcode_memory_mb;
-	vtp_child_start(&ch, argv, &lim);
+	vtp_child_start(&ch, transcode_argv(t), &lim);
+	w.pid = ch.pid;
 	t->child_pid = ch.pid;
 	vtp_slot_state("transcoding", t->id, t->attempts);
 	vtp_slot_progress(0, ch.pid);
 	ereport(LOG, (errmsg("vtp transcode: video %s attempt %d: transcoder pid %d started",
 						 t->id, t->attempts, (int) ch.pid)));
+	set = make_wait_set(&ch, true, true);
 
-	while (!eof)
+	/* until the helper is gone and its report pipe closed */
+	while (!out_eof || !ch.reaped)
 	{
-		int			rc = WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-										   ch.out_fd, 1000, PG_WAIT_EXTENSION);
+		bool		was_out = out_eof,
+					was_err = err_eof;
 
+		(void) WaitEventSetWait(set, out_eof ? 100 : 1000, events, lengthof(events), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
-		if (rc & WL_SOCKET_READABLE)
-			eof = !read_reports(t, &ch, &pending, &done);
+		if (!out_eof)
+			out_eof = !read_lines(ch.out_fd, &out, on_report, &w);
+		if (!err_eof)
+			err_eof = !read_lines(ch.err_fd, &errb, on_stderr, &w);
+		if (out_eof != was_out || err_eof != was_err)
+		{
+			FreeWaitEventSet(set);
+			set = make_wait_set(&ch, !out_eof, !err_eof);
+		}
+		if (w.progressed)
+		{
+			w.progressed = false;
+			vtp_worker_activity("transcoding %s: %.0f%%", t->id, t->progress);
+			vtp_slot_progress(t->progress, t->child_pid);
+		}
+		if (w.violated)
+		{
+			end_helper(&ch, &w, set);
+			task_set_error(t, "helper_protocol", "the transcoder broke the report protocol: %s", w.rs.violation);
+			ereport(LOG, (errmsg("vtp transcode: video %s attempt %d: %s", t->id, t->attempts, t->err_msg)));
+			return TASK_PERMANENT;
+		}
 		if (ShutdownRequestPending)
 		{
-			vtp_child_stop(&ch, 3000);
-			vbuf_free(&pending);
+			end_helper(&ch, &w, set);
 			return TASK_SHUTDOWN;
 		}
 		if (ConfigReloadPending)
@@ -219,8 +383,7 @@ task_transcode(task *t)
 		}
 		if (time(NULL) - started > vtp_transcode_timeout_s)
 		{
-			vtp_child_stop(&ch, 3000);
-			vbuf_free(&pending);
+			end_helper(&ch, &w, set);
 			task_set_error(t, "timeout", "the transcode took longer than vtp.transcode_timeout (%d s)",
 						   vtp_transcode_timeout_s);
 			return TASK_PERMANENT;
@@ -228,27 +391,37 @@ task_transcode(task *t)
 		if (!task_heartbeat(t, false))
 		{
 			/* cancelled, deleted or taken over: nothing more to do here */
-			vtp_child_stop(&ch, 3000);
-			vbuf_free(&pending);
-			t->child_pid = 0;
-			vtp_slot_progress(t->progress, 0);
+			end_helper(&ch, &w, set);
 			return TASK_LOST;
 		}
+		if (!ch.reaped && vtp_child_poll(&ch))
+			reaped_at = time(NULL);
+		if (ch.reaped && !out_eof && time(NULL) - reaped_at > 2)
+			break;				/* gone, its group killed, yet the pipe stays open: enough */
 	}
-	/* the pipe is closed: the child is exiting */
-	vtp_child_stop(&ch, 10000);
-	t->child_pid = 0;
-	vtp_slot_progress(t->progress, 0);
-	vbuf_free(&pending);
+	/* the helper is gone; its report pipe is closed */
+	end_helper(&ch, &w, set);
 	vtp_child_describe(&ch, how, sizeof(how));
 
-	if (WIFEXITED(ch.status) && WEXITSTATUS(ch.status) == 0 && done && t->nr > 0)
-		out = TASK_OK;
+	if (WIFEXITED(ch.status) && WEXITSTATUS(ch.status) == 0)
+	{
+		if (report_complete(&w.rs))
+		{
+			take_renditions(t, &w.rs);
+			result = TASK_OK;
+		}
+		else
+		{
+			task_set_error(t, "helper_protocol", "the transcoder exited 0 without %s",
+						   w.rs.done ? "every planned rendition" : "its done line");
+			result = TASK_PERMANENT;
+		}
+	}
 	else if (WIFEXITED(ch.status) && WEXITSTATUS(ch.status) == 2)
 	{
 		if (t->err_code[0] == '\0')
 			task_set_error(t, "bad_media", "the transcoder rejected the source (%s)", how);
-		out = TASK_PERMANENT;
+		result = TASK_PERMANENT;
 	}
 	else
 	{
@@ -261,9 +434,129 @@ task_transcode(task *t)
 			task_set_error(t, "transcoder_crashed", "the transcoder ended abnormally (%s)%s%s", how,
 						   said[0] ? ": " : "", said);
 		}
-		out = TASK_TRANSIENT;
+		result = TASK_TRANSIENT;
 	}
 	ereport(LOG, (errmsg("vtp transcode: video %s attempt %d: transcoder %s, %d rendition(s), %.1f CPU s",
 						 t->id, t->attempts, how, t->nr, t->cpu_seconds)));
-	return out;
+	return result;
+}
+
+/* Keep a cleaned copy of the check's first stdout line. */
+static void
+on_check_line(void *arg, const char *line, size_t len, bool cut)
+{
+	vbuf	   *first = arg;
+
+	if (first->len == 0 && !cut && len > 0)
+		vbuf_append(first, line, len);
+}
+
+/* Discard the check's stderr. */
+static void
+on_check_stderr(void *arg, const char *line, size_t len, bool cut)
+{
+}
+
+/* Read what the sandbox check printed into state/why; true if transcoding may go on. */
+static bool
+judge_sandbox(const char *line, bool required, char *state, size_t statelen, char *why, size_t whylen)
+{
+	json_value *j = json_parse(line, strlen(line), NULL, 0);
+	const char *ev = json_get_str(j, "event");
+	const json_value *ll = json_get(j, "landlock");
+	const char *seccomp = json_get_str(j, "seccomp");
+	char		msg[200];
+	int64_t		abi = 0;
+	bool		ok = false;
+
+	if (ev && strcmp(ev, "error") == 0)
+	{
+		const char *m = json_get_str(j, "message");
+
+		report_clean_text(msg, sizeof(msg), m ? m : "", m ? strlen(m) : 0);
+		snprintf(why, whylen, "the transcoder refuses to run: %s", msg);
+	}
+	else if (ev == NULL || strcmp(ev, "sandbox") != 0 || ll == NULL || ll->type != JSON_BOOL)
+		snprintf(why, whylen, "the transcoder's sandbox check printed no sandbox line");
+	else if (!ll->boolean && required)
+		snprintf(why, whylen, "the kernel enforces no Landlock, which vtp.sandbox = 'required' needs");
+	else
+	{
+		ok = true;
+		(void) json_get_int(j, "landlock_abi", 0, 1000, &abi);
+		report_clean_text(msg, 32, seccomp ? seccomp : "filter", seccomp ? strlen(seccomp) : 6);
+		if (ll->boolean)
+			snprintf(state, statelen, "landlock abi %d, seccomp %s", (int) abi, msg);
+		else
+			snprintf(state, statelen, "best_effort: no landlock, seccomp %s", msg);
+	}
+	if (!ok)
+		snprintf(state, statelen, "unavailable: %s", why);
+	json_free(j);
+	return ok;
+}
+
+/* Run the helper's --check-sandbox in dir and judge what it says. */
+bool
+task_check_sandbox(const char *dir, char *state, size_t statelen, char *why, size_t whylen)
+{
+	vtp_child	ch;
+	vtp_child_limits lim;
+	char	   *argv[12];
+	char	   *input = psprintf("%s/check-input", dir);
+	int			a = 0,
+				fd,
+				waited = 0;
+	bool		required = vtp_sandbox == VTP_SANDBOX_REQUIRED;
+	bool		out_eof = false,
+				err_eof = false;
+	vbuf		first = VBUF_INIT;
+	linebuf		out,
+				errb;
+	char		sink[512];
+	bool		ok;
+
+	why[0] = state[0] = '\0';
+	fd = open(input, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+	{
+		snprintf(why, whylen, "could not create %s: %m", input);
+		snprintf(state, statelen, "unavailable: %s", why);
+		return false;
+	}
+	close(fd);
+	argv[a++] = task_transcoder_path();
+	argv[a++] = "--check-sandbox";
+	argv[a++] = "--sandbox";
+	argv[a++] = required ? "required" : "best_effort";
+	argv[a++] = "--input";
+	argv[a++] = input;
+	argv[a++] = "--outdir";
+	argv[a++] = (char *) dir;
+	argv[a] = NULL;
+	lim.nice = vtp_transcode_nice;
+	lim.cpu_seconds = 10;
+	lim.memory_mb = vtp_transcode_memory_mb;
+	linebuf_init(&out, palloc(REPORT_MAX_LINE + 1), REPORT_MAX_LINE + 1);
+	linebuf_init(&errb, sink, sizeof(sink));
+	vtp_child_start(&ch, argv, &lim);
+	/* a few seconds at most; the helper only tries a few system calls */
+	while ((!out_eof || !vtp_child_poll(&ch)) && waited < 10000 && !ShutdownRequestPending)
+	{
+		(void) WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH |
+								 (out_eof ? 0 : WL_SOCKET_READABLE), out_eof ? PGINVALID_SOCKET : ch.out_fd,
+								 100, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		waited += 100;			/* at most: wake-ups come sooner */
+		if (!out_eof)
+			out_eof = !read_lines(ch.out_fd, &out, on_check_line, &first);
+		if (!err_eof)
+			err_eof = !read_lines(ch.err_fd, &errb, on_check_stderr, NULL);
+	}
+	vtp_child_stop(&ch, 1000);
+	unlink(input);
+	ok = judge_sandbox(first.len ? first.data : "", required, state, statelen, why, whylen);
+	vbuf_free(&first);
+	pfree(out.data);
+	return ok;
 }

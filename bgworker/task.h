@@ -32,6 +32,7 @@ typedef struct task
 	char	   *source;			/* downloaded source file */
 	char	   *out_key;		/* prefix of the renditions */
 	vtp_rendition r[LADDER_MAX_RUNGS];
+	int64		maxrate[LADDER_MAX_RUNGS];	/* of r[i], from the checked plan */
 	int			nr;
 	int			nuploaded;		/* r[0 .. nuploaded-1] are in the output bucket */
 	double		cpu_seconds;
@@ -56,6 +57,23 @@ extern bool task_heartbeat(task *t, bool force);
 
 /* Run vtp-transcode on t->source into t->dir (supervise.c). */
 extern task_outcome task_transcode(task *t);
+
+/* The helper program (vtp.transcoder_path or $pkglib/vtp-transcode). */
+extern char *task_transcoder_path(void);
+
+/*
+ * Run the helper's sandbox check in dir (a checked scratch directory): true
+ * if it may transcode under vtp.sandbox; what it found in state (shown in
+ * vtp_workers), a reason in why when it may not.
+ */
+extern bool task_check_sandbox(const char *dir, char *state, size_t statelen, char *why, size_t whylen);
+
+/*
+ * Create dir (mode 0700) or accept it as it is if it is a real directory,
+ * not a symlink, owned by the server's user and writable by nobody else;
+ * -1 with a reason in err otherwise.
+ */
+extern int	task_scratch_dir(const char *dir, char *err, size_t errlen);
 
 /* S3 steps (transfer.c); each waits out an S3 outage up to vtp.storage_outage_timeout. */
 extern task_outcome task_download(task *t);

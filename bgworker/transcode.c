@@ -11,6 +11,7 @@
  */
 #include "task.h"
 
+#include <errno.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,8 +25,102 @@
 #include "../src/names.h"
 
 #define TASK_WAIT_SECONDS 20
+#define SANDBOX_RECHECK_SECONDS 60
 
 static char *owner_name;
+
+/* The transcoder's sandbox, as last checked (check_sandbox). */
+static bool sandbox_ok = false;
+static time_t sandbox_checked = 0;
+static int	sandbox_mode_checked = -1;
+static bool sandbox_warned = false;
+static char sandbox_why[256];
+
+/* Create or check one scratch directory (see task.h). */
+int
+task_scratch_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir(dir, S_IRWXU) != 0 && errno != EEXIST)
+	{
+		snprintf(err, errlen, "could not create scratch directory \"%s\": %m", dir);
+		return -1;
+	}
+	if (lstat(dir, &st) != 0)
+	{
+		snprintf(err, errlen, "could not stat scratch directory \"%s\": %m", dir);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode))
+	{
+		snprintf(err, errlen, "scratch directory \"%s\" is not a directory (a symlink or a file): refusing it", dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid())
+	{
+		snprintf(err, errlen, "scratch directory \"%s\" is owned by uid %d, not the server's user: refusing it",
+				 dir, (int) st.st_uid);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+	{
+		snprintf(err, errlen, "scratch directory \"%s\" is writable by others (mode %04o): refusing it",
+				 dir, (unsigned int) (st.st_mode & 07777));
+		return -1;
+	}
+	if ((st.st_mode & 07777) != S_IRWXU && chmod(dir, S_IRWXU) != 0)
+	{
+		snprintf(err, errlen, "could not chmod scratch directory \"%s\": %m", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * (Re)run the helper's sandbox check: at start, after vtp.sandbox changes on
+ * SIGHUP, and every minute while it says no. While it says no (required
+ * mode without Landlock), the worker takes no tasks: a WARNING once, the
+ * reason in pg_stat_activity and vtp_workers.
+ */
+static bool
+check_sandbox(const char *worker_dir, bool force)
+{
+	char		state[64],
+				why[256],
+				err[256];
+	char	   *dir = psprintf("%s/sandbox-check", worker_dir);
+
+	if (!force && sandbox_mode_checked == vtp_sandbox &&
+		(sandbox_ok || time(NULL) - sandbox_checked < SANDBOX_RECHECK_SECONDS))
+		return sandbox_ok;
+	sandbox_checked = time(NULL);
+	sandbox_mode_checked = vtp_sandbox;
+	if (task_scratch_dir(dir, err, sizeof(err)) != 0)
+	{
+		strlcpy(why, err, sizeof(why));
+		snprintf(state, sizeof(state), "unavailable: %s", err);
+		sandbox_ok = false;
+	}
+	else
+		sandbox_ok = task_check_sandbox(dir, state, sizeof(state), why, sizeof(why));
+	rmtree(dir, true);
+	vtp_slot_sandbox(state);
+	if (sandbox_ok)
+	{
+		ereport(LOG, (errmsg("%s: transcoder sandbox: %s (vtp.sandbox = %s)", owner_name, state,
+							 vtp_sandbox == VTP_SANDBOX_REQUIRED ? "required" : "best_effort")));
+		sandbox_warned = false;
+	}
+	else if (!sandbox_warned || strcmp(why, sandbox_why) != 0)
+	{
+		ereport(WARNING, (errmsg("%s: not taking transcode tasks: %s", owner_name, why),
+						  errhint("Set vtp.sandbox = 'best_effort' to transcode without Landlock, or use a kernel with Landlock.")));
+		sandbox_warned = true;
+	}
+	strlcpy(sandbox_why, why, sizeof(sandbox_why));
+	return sandbox_ok;
+}
 
 bool
 task_heartbeat(task *t, bool force)
@@ -209,6 +304,23 @@ claim(task *t)
 	return true;
 }
 
+/*
+ * The scratch root and this worker's directory in it: made 0700 and checked
+ * (a real directory of the server's user); a worker that cannot have them
+ * ERRORs and is restarted (after its log line says why).
+ */
+static void
+prepare_scratch(const char *worker_dir)
+{
+	char	   *root = vtp_scratch_path();
+	char		err[512];
+
+	if (pg_mkdir_p(root, S_IRWXU) != 0 && errno != EEXIST)
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not create scratch directory \"%s\": %m", root)));
+	if (task_scratch_dir(root, err, sizeof(err)) != 0 || task_scratch_dir(worker_dir, err, sizeof(err)) != 0)
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("vtp transcode: %s", err)));
+}
+
 static void
 run_task(aws_client *c, const sqs_message *m, const char *worker_dir)
 {
@@ -289,6 +401,8 @@ vtp_transcode_main(Datum arg)
 	worker_dir = MemoryContextStrdup(TopMemoryContext, psprintf("%s/w%d", vtp_scratch_path(), index));
 	if (access(worker_dir, F_OK) == 0)
 		rmtree(worker_dir, true);	/* scratch a crash left behind */
+	prepare_scratch(worker_dir);
+	(void) check_sandbox(worker_dir, true);
 
 	for (;;)
 	{
@@ -303,6 +417,15 @@ vtp_transcode_main(Datum arg)
 		if (!vtp_worker_ready(owner_name, false, &c))
 		{
 			vtp_worker_wait(2000);
+			continue;
+		}
+		if (!check_sandbox(worker_dir, false))
+		{
+			vtp_worker_activity("not taking tasks: transcoder sandbox unavailable (%s)", sandbox_why);
+			vtp_slot_state("sandbox unavailable", NULL, 0);
+			/* a minute, or until a signal (SIGHUP: perhaps vtp.sandbox changed): then look again */
+			vtp_worker_wait(SANDBOX_RECHECK_SECONDS * 1000L);
+			sandbox_checked = 0;
 			continue;
 		}
 		vtp_aws_set_abort_mode(VTP_ABORT_ON_INTERRUPT);

@@ -8,6 +8,8 @@
  */
 #include "task.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,12 +122,14 @@ task_download(task *t)
 	time_t		since = time(NULL);
 	int			waits = 0,
 				rc;
+	char		why[512];
 
 	vtp_worker_activity("downloading %s", t->id);
 	vtp_slot_state("downloading", t->id, t->attempts);
-	if (pg_mkdir_p(t->dir, S_IRWXU) != 0 && errno != EEXIST)
+
+	if (task_scratch_dir(t->dir, why, sizeof(why)) != 0)
 	{
-		task_set_error(t, "scratch_unavailable", "could not create \"%s\": %m", t->dir);
+		task_set_error(t, "scratch_unavailable", "%s", why);
 		return TASK_TRANSIENT;
 	}
 	transfers_begin(t);
@@ -137,14 +141,21 @@ task_download(task *t)
 	return rc == 0 ? TASK_OK : classify_aws(t, &err, "download the source");
 }
 
-/* Upload one rendition and check its size in S3. */
+/* Upload one rendition from its checked fd and check its size in S3. */
 static int
-put_verified(task *t, vtp_rendition *r, const char *path, off_t size, aws_error *err, bool *mismatch)
+put_verified(task *t, vtp_rendition *r, int fd, off_t size, aws_error *err, bool *mismatch)
 {
 	s3_object_info info;
 
 	*mismatch = false;
-	if (s3_put_file(t->c, vtp_output_bucket, r->key, path, "video/mp4", err) != 0)
+	if (lseek(fd, 0, SEEK_SET) != 0)
+	{
+		memset(err, 0, sizeof(*err));
+		strlcpy(err->code, "LocalFile", sizeof(err->code));
+		snprintf(err->message, sizeof(err->message), "could not rewind %s: %m", r->file);
+		return -1;
+	}
+	if (s3_put_fd(t->c, vtp_output_bucket, r->key, fd, size, r->file, "video/mp4", err) != 0)
 		return -1;
 	if (s3_head(t->c, vtp_output_bucket, r->key, &info, err) != 0)
 		return -1;
@@ -158,17 +169,117 @@ put_verified(task *t, vtp_rendition *r, const char *path, off_t size, aws_error 
 	return 0;
 }
 
+/*
+ * The most bytes rendition i may have: twice its planned maxrate over its
+ * duration (at most vtp.max_duration) plus 16 MB for audio and the
+ * container, and never more than 4 × vtp.max_source_size.
+ */
+static int64
+rendition_cap(task *t, int i)
+{
+	double		d = t->r[i].duration;
+	double		cap;
+	double		hard = 4.0 * vtp_max_source_size_mb * 1024 * 1024;
+
+	if (d > vtp_max_duration_s)
+		d = vtp_max_duration_s;
+	cap = (double) t->maxrate[i] / 8 * (d + 2) * 2 + 16.0 * 1024 * 1024;
+	return (int64) (cap < hard ? cap : hard);
+}
+
+/*
+ * Open rendition i in the task's directory without following links and
+ * check it is what the plan allows: a regular file with one link, not
+ * empty, of the size the helper reported and within rendition_cap. The fd,
+ * or -1 with the reason set (bad_output).
+ */
+static int
+open_rendition(task *t, int dirfd, int i, off_t *size)
+{
+	vtp_rendition *r = &t->r[i];
+	struct stat st;
+	int			fd;
+	int64		cap = rendition_cap(t, i);
+
+	fd = openat(dirfd, r->file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+	{
+		task_set_error(t, "bad_output", "rendition file %s %s", r->file,
+					   errno == ELOOP ? "is a symbolic link: refused" :
+					   errno == ENOENT ? "is missing" : "cannot be opened");
+		return -1;
+	}
+	if (fstat(fd, &st) != 0)
+		task_set_error(t, "bad_output", "rendition file %s cannot be examined: %m", r->file);
+	else if (!S_ISREG(st.st_mode))
+		task_set_error(t, "bad_output", "rendition file %s is not a regular file (%s): refused", r->file,
+					   S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory" :
+					   S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+	else if (st.st_nlink != 1)
+		task_set_error(t, "bad_output", "rendition file %s has %lu links (a hard link to another file): refused",
+					   r->file, (unsigned long) st.st_nlink);
+	else if (st.st_uid != geteuid())
+		task_set_error(t, "bad_output", "rendition file %s is not owned by the server's user: refused", r->file);
+	else if (st.st_size <= 0)
+		task_set_error(t, "bad_output", "rendition file %s is empty", r->file);
+	else if (st.st_size > cap)
+		task_set_error(t, "bad_output", "rendition file %s has %lld bytes, more than its plan allows (%lld): refused",
+					   r->file, (long long) st.st_size, (long long) cap);
+	else if (st.st_size != r->bytes)
+		task_set_error(t, "bad_output", "rendition file %s has %lld bytes, the transcoder reported %lld: refused",
+					   r->file, (long long) st.st_size, (long long) r->bytes);
+	else
+	{
+		*size = st.st_size;
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+/* Close the fds of the renditions and the directory. */
+static void
+close_outputs(int *fds, int n, int dirfd)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (dirfd >= 0)
+		close(dirfd);
+}
+
 task_outcome
 task_upload(task *t)
 {
-	int			i;
+	int			i,
+				dirfd,
+				fds[LADDER_MAX_RUNGS];
+	off_t		sizes[LADDER_MAX_RUNGS];
+
+	/* every output is opened and checked before anything is uploaded */
+	dirfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd < 0)
+	{
+		task_set_error(t, "scratch_unavailable", "could not open scratch directory \"%s\": %m", t->dir);
+		return TASK_TRANSIENT;
+	}
+	for (i = 0; i < t->nr; i++)
+	{
+		fds[i] = open_rendition(t, dirfd, i, &sizes[i]);
+		if (fds[i] < 0)
+		{
+			close_outputs(fds, i, dirfd);
+			ereport(LOG, (errmsg("vtp transcode: video %s attempt %d: %s", t->id, t->attempts, t->err_msg)));
+			return TASK_PERMANENT;
+		}
+	}
 
 	transfers_begin(t);
 	for (i = 0; i < t->nr; i++)
 	{
 		vtp_rendition *r = &t->r[i];
-		char	   *path = psprintf("%s/%s", t->dir, r->file);
-		struct stat st;
 		aws_error	err;
 		time_t		since = time(NULL);
 		int			waits = 0,
@@ -178,25 +289,21 @@ task_upload(task *t)
 		r->key = psprintf("%s%s.mp4", t->out_key, r->name);
 		vtp_worker_activity("uploading %s %s", t->id, r->name);
 		vtp_slot_state("uploading", t->id, t->attempts);
-		if (stat(path, &st) != 0)
-		{
-			transfers_end(t);
-			task_set_error(t, "transcoder_crashed", "rendition file %s is missing", r->file);
-			return TASK_TRANSIENT;
-		}
-		r->bytes = st.st_size;
+		r->bytes = sizes[i];
 		/* counted before the PUT: a cut-off multipart upload may have left an object */
 		t->nuploaded = i + 1;
-		while ((rc = put_verified(t, r, path, st.st_size, &err, &mismatch)) != 0 && !mismatch &&
+		while ((rc = put_verified(t, r, fds[i], sizes[i], &err, &mismatch)) != 0 && !mismatch &&
 			   wait_for_storage(t, since, &waits, &err, "upload a rendition"))
 			vtp_slot_state("uploading", t->id, t->attempts);
 		if (rc != 0)
 		{
 			transfers_end(t);
+			close_outputs(fds, t->nr, dirfd);
 			return mismatch ? TASK_TRANSIENT : classify_aws(t, &err, "upload a rendition");
 		}
 	}
 	transfers_end(t);
+	close_outputs(fds, t->nr, dirfd);
 	return TASK_OK;
 }
 

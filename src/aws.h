@@ -104,6 +104,9 @@ extern int	s3_put_file(aws_client *c, const char *bucket, const char *key, const
 extern int	s3_put_bytes(aws_client *c, const char *bucket, const char *key, const void *data,
 						 size_t len, const char *content_type, aws_error *err);
 extern int	s3_delete(aws_client *c, const char *bucket, const char *key, aws_error *err);
+/* PUT size bytes from an fd the caller opened and checked (name for errors). */
+extern int	s3_put_fd(aws_client *c, const char *bucket, const char *key, int fd, int64_t size,
+					  const char *name, const char *content_type, aws_error *err);
 
 /*
  * Streaming upload: bytes are buffered up to one part (vtp.s3_part_size) and

@@ -433,11 +433,8 @@ s3_put_file(aws_client *c, const char *bucket, const char *key, const char *path
 			const char *content_type, aws_error *err)
 {
 	struct stat stt;
-	s3_stream	st;
-	char		etag[128];
-	char	   *chunk;
 	int			fd,
-				rc = 0;
+				rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &stt) != 0)
@@ -447,33 +444,8 @@ s3_put_file(aws_client *c, const char *bucket, const char *key, const char *path
 			close(fd);
 		return -1;
 	}
-	s3_stream_begin(&st, c, bucket, key, content_type);
-	/* grow the part size if the file would need more than 10,000 parts */
-	while ((stt.st_size + (off_t) st.part_size - 1) / (off_t) st.part_size > S3_MAX_PARTS)
-		st.part_size *= 2;
-	chunk = malloc(1024 * 1024);
-	if (chunk == NULL)
-		abort();
-	for (;;)
-	{
-		size_t		got;
-
-		if (read_full(fd, chunk, 1024 * 1024, &got) != 0)
-		{
-			local_error(err, "read", path);
-			rc = -1;
-			break;
-		}
-		if (got == 0)
-			break;
-		if ((rc = s3_stream_write(&st, chunk, got, err)) != 0)
-			break;
-	}
-	free(chunk);
+	rc = s3_put_fd(c, bucket, key, fd, stt.st_size, path, content_type, err);
 	close(fd);
-	if (rc == 0)
-		rc = s3_stream_finish(&st, etag, sizeof(etag), err);
-	s3_stream_abort(&st);		/* no-op after success; frees */
 	return rc;
 }
 
@@ -504,5 +476,57 @@ s3_delete(aws_client *c, const char *bucket, const char *key, aws_error *err)
 	if (rc != 0 && err->http_status == 404)
 		rc = 0;					/* already gone: deleting is idempotent */
 	aws_response_free(&resp);
+	return rc;
+}
+
+/*
+ * PUT size bytes read from fd (from where it stands), which the caller
+ * opened and checked: nothing is reopened by name. name is for errors only.
+ * Fewer bytes than size is an error; more are not sent.
+ */
+int
+s3_put_fd(aws_client *c, const char *bucket, const char *key, int fd, int64_t size, const char *name,
+		  const char *content_type, aws_error *err)
+{
+	s3_stream	st;
+	char		etag[128];
+	char	   *chunk;
+	int64_t		left = size;
+	int			rc = 0;
+
+	s3_stream_begin(&st, c, bucket, key, content_type);
+	/* grow the part size if the file would need more than 10,000 parts */
+	while ((size + (off_t) st.part_size - 1) / (off_t) st.part_size > S3_MAX_PARTS)
+		st.part_size *= 2;
+	chunk = malloc(1024 * 1024);
+	if (chunk == NULL)
+		abort();
+	while (left > 0)
+	{
+		size_t		got;
+
+		if (read_full(fd, chunk, left < 1024 * 1024 ? (size_t) left : 1024 * 1024, &got) != 0)
+		{
+			local_error(err, "read", name);
+			rc = -1;
+			break;
+		}
+		if (got == 0)
+		{
+			memset(err, 0, sizeof(*err));
+			vtp_strlcpy(err->code, "ShortRead", sizeof(err->code));
+			snprintf(err->message, sizeof(err->message), "\"%s\" ended after %lld of %lld bytes", name,
+					 (long long) (size - left), (long long) size);
+			rc = -1;
+			break;
+		}
+		if ((rc = s3_stream_write(&st, chunk, got, err)) != 0)
+			break;
+		left -= (int64_t) got;
+	}
+	free(chunk);
+	if (rc == 0)
+		rc = s3_stream_finish(&st, etag, sizeof(etag), err);
+	s3_stream_abort(&st);		/* no-op after success; frees */
 	return rc;
 }

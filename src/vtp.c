@@ -67,6 +67,16 @@ int			vtp_upload_auth_max_failures = 10;
 int			vtp_upload_auth_window_s = 60;
 char	   *vtp_source_buckets = NULL;
 
+/* The helper's sandbox and path (issue 10, boundary). */
+int			vtp_sandbox = VTP_SANDBOX_REQUIRED;
+char	   *vtp_transcoder_path = NULL;
+
+static const struct config_enum_entry sandbox_options[] = {
+	{"required", VTP_SANDBOX_REQUIRED, false},
+	{"best_effort", VTP_SANDBOX_BEST_EFFORT, false},
+	{NULL, 0, false}
+};
+
 VtpShared  *vtp_shared = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -238,6 +248,10 @@ define_gucs(void)
 							NULL, &vtp_upload_auth_window_s, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	define_string("vtp.source_buckets", "Buckets besides vtp.temp_bucket that vtp_enqueue and S3 events may name as sources (comma-separated; empty: the temp bucket only).",
 				  &vtp_source_buckets, "", PGC_SIGHUP, check_bucket_list);
+	DefineCustomEnumVariable("vtp.sandbox", "required: the transcoder refuses to run without Landlock; best_effort: it runs with what the kernel offers.",
+							 NULL, &vtp_sandbox, VTP_SANDBOX_REQUIRED, sandbox_options, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	define_string("vtp.transcoder_path", "The transcoder helper program; empty means vtp-transcode in the package library directory.",
+				  &vtp_transcoder_path, "", PGC_POSTMASTER, NULL);
 	MarkGUCPrefixReserved("vtp");
 }
 

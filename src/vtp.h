@@ -68,6 +68,11 @@ extern char *vtp_source_buckets;
 
 /* May bucket be a source (vtp.temp_bucket or in vtp.source_buckets)? (sqlapi.c) */
 extern bool vtp_source_bucket_allowed(const char *bucket);
+extern int	vtp_sandbox;			/* VTP_SANDBOX_* */
+extern char *vtp_transcoder_path;
+
+#define VTP_SANDBOX_REQUIRED 0
+#define VTP_SANDBOX_BEST_EFFORT 1
 
 /* Shared memory (workers.c): fixed-size status only, one slot per worker. */
 #define VTP_MAX_WORKERS 40
@@ -87,6 +92,7 @@ typedef struct VtpWorkerSlot
 	TimestampTz state_since;
 	TimestampTz heartbeat;		/* last lease renewal; 0: none */
 	bool		cancel;			/* look at the claim again now */
+	char		sandbox[64];	/* the transcoder's sandbox as last checked ("" n/a) */
 } VtpWorkerSlot;
 
 typedef struct VtpShared
@@ -103,6 +109,7 @@ extern void vtp_slot_state(const char *state, const char *video_id, int attempt)
 extern void vtp_slot_progress(double progress, pid_t child_pid);
 extern void vtp_slot_heartbeat(void);
 extern bool vtp_slot_take_cancel(void);
+extern void vtp_slot_sandbox(const char *sandbox);
 extern void vtp_signal_busy(void);
 extern void vtp_wake_role(const char *role);
 extern void vtp_wake_ingest(void);

@@ -2,7 +2,8 @@
  * workers.c — the live state of vtp's workers in shared memory: one slot per
  * worker (role, state, video, attempt, progress, child pid, heartbeat),
  * wake-ups by role, the cancel signal a transcode worker acts on, and the
- * vtp_worker_status() function behind the vtp_workers view. Fixed-size
+ * vtp_worker_status() function behind the vtp_workers view (its last column,
+ * sandbox, only when the SQL definition has it: 1.2 on, not 1.1). Fixed-size
  * fields only; everything durable is in tables.
  */
 #include "vtp.h"
@@ -140,6 +141,17 @@ vtp_slot_take_cancel(void)
 	return c;
 }
 
+/* What this worker's transcoder sandbox is, as last checked (shown in vtp_workers). */
+void
+vtp_slot_sandbox(const char *sandbox)
+{
+	if (my_slot == NULL)
+		return;
+	SpinLockAcquire(&vtp_shared->mutex);
+	strlcpy(my_slot->sandbox, sandbox, sizeof(my_slot->sandbox));
+	SpinLockRelease(&vtp_shared->mutex);
+}
+
 /*
  * Set the latch of every worker of role (NULL: any) — with busy_only, those
  * working on a video, which are also told to check their claim now.
@@ -197,6 +209,9 @@ vtp_worker_status(PG_FUNCTION_ARGS)
 	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo->setDesc->natts != 11 && rsinfo->setDesc->natts != 12)
+		elog(ERROR, "vtp_worker_status: the SQL definition has %d columns; this library knows 11 (1.1) or 12 (1.2)",
+			 rsinfo->setDesc->natts);
 	if (vtp_shared == NULL)
 		return (Datum) 0;
 	SpinLockAcquire(&vtp_shared->mutex);
@@ -230,8 +245,9 @@ vtp_worker_status(PG_FUNCTION_ARGS)
 		v[9] = TimestampTzGetDatum(s->state_since);
 		v[10] = TimestampTzGetDatum(s->heartbeat);
 		n[10] = s->heartbeat == 0;
-		v[11] = (Datum) 0;
-		n[11] = true;			/* 1.2's sandbox column; 1.1's tuple has 11 */
+		/* sandbox is new in 1.2: a 1.1 definition of the function has 11 columns and gets 11 */
+		v[11] = CStringGetTextDatum(s->sandbox);
+		n[11] = s->sandbox[0] == '\0';
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 	}
 	return (Datum) 0;

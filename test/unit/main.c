@@ -17,6 +17,7 @@ main(void)
 	test_aws_xml();
 	test_names();
 	test_bucket();
+	test_report();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed ? 1 : 0;
 }
