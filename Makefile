@@ -102,8 +102,8 @@ test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http_limits.
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) \
 	  $(shell pkg-config --libs $(PKGS)) -lpthread
 
-test/fuzz/fuzz_report: test/fuzz/fuzz_report.c src/report.c src/report.h src/json.c src/buf.c src/ladder.c
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+test/fuzz/fuzz_report: test/fuzz/fuzz_report.c src/report.c src/report.h src/json.c src/buf.c src/ladder.c src/names.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs libcrypto)
 
 fuzzers: $(FUZZERS)
 

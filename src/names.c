@@ -118,8 +118,8 @@ vtp_key_video_id(const char *key, const char *prefix, char id[37])
 }
 
 /* Length of the valid UTF-8 sequence at p (n bytes left), or 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *p, size_t n)
+size_t
+vtp_utf8_len(const unsigned char *p, size_t n)
 {
 	size_t		len,
 				i;
@@ -327,7 +327,7 @@ vtp_key_error(const char *key, size_t len)
 		return "an object key has at most 1024 bytes";
 	while (i < len)
 	{
-		size_t		n = utf8_len(p + i, len - i);
+		size_t		n = vtp_utf8_len(p + i, len - i);
 
 		if (n == 0)
 			return "an object key is valid UTF-8";
@@ -345,7 +345,7 @@ vtp_key_error(const char *key, size_t len)
 static size_t
 escape_piece(const unsigned char *p, size_t left, char piece[8], size_t *pl)
 {
-	size_t		n = utf8_len(p, left);
+	size_t		n = vtp_utf8_len(p, left);
 
 	/* keep printable ASCII and UTF-8 from U+00A0 on; escape the rest */
 	if (n == 1 && *p >= 0x20 && *p < 0x7F && *p != '"' && *p != '\\')

@@ -72,4 +72,7 @@ extern void vtp_escape_name(const char *s, char *out, size_t outlen);
 /* Buffer size for one escaped name in a log line (longer ones are cut). */
 #define VTP_LOG_NAME 256
 
+/* Length of the valid UTF-8 sequence at p (n bytes left: at least 1), or 0 if invalid (overlong, surrogate, past U+10FFFF, cut). */
+extern size_t vtp_utf8_len(const unsigned char *p, size_t n);
+
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "names.h"
 
 /* Every error code the helper prints (tc_report_error, fail_av). */
 static const char *const known_codes[] = {
@@ -34,38 +35,14 @@ report_known_code(const char *code)
 	return false;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid or a C1 control. */
 static size_t
 utf8_seq(const unsigned char *s, size_t n)
 {
-	size_t		len,
-				i;
-	unsigned int cp;
+	size_t		len = vtp_utf8_len(s, n);
 
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xE0) == 0xC0)
-		len = 2, cp = s[0] & 0x1F;
-	else if ((s[0] & 0xF0) == 0xE0)
-		len = 3, cp = s[0] & 0x0F;
-	else if ((s[0] & 0xF8) == 0xF0)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++)
-	{
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	/* no overlong forms, no surrogates, nothing past U+10FFFF */
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-		(cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-		return 0;
-	/* C1 controls */
-	if (cp >= 0x80 && cp < 0xA0)
+	/* U+0080..U+009F are encoded C2 80 .. C2 9F */
+	if (len == 2 && s[0] == 0xC2 && s[1] < 0xA0)
 		return 0;
 	return len;
 }
