@@ -123,6 +123,11 @@ vtp_child_start(vtp_child *ch, char *const argv[], const vtp_child_limits *lim)
 			rl.rlim_cur = rl.rlim_max = (rlim_t) lim->memory_mb * 1024 * 1024;
 			setrlimit(RLIMIT_AS, &rl);
 		}
+		if (lim->file_mb > 0)
+		{
+			rl.rlim_cur = rl.rlim_max = (rlim_t) lim->file_mb * 1024 * 1024;
+			setrlimit(RLIMIT_FSIZE, &rl);
+		}
 		execve(argv[0], argv, child_env);
 		_exit(127);
 	}

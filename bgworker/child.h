@@ -14,6 +14,7 @@ typedef struct vtp_child_limits
 	int			nice;
 	long		cpu_seconds;	/* RLIMIT_CPU, 0 = none */
 	long		memory_mb;		/* RLIMIT_AS, 0 = none */
+	long		file_mb;		/* RLIMIT_FSIZE: the largest file it may write, 0 = none */
 } vtp_child_limits;
 
 typedef struct vtp_child

@@ -12,9 +12,11 @@
  */
 #include "task.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -161,18 +163,19 @@ on_report(void *arg, const char *line, size_t len, bool cut)
 			w->violated = true;
 			break;
 		case REPORT_PROBE:
-		case REPORT_PLAN:
-			/* a checked JSON object: kept as the video's facts */
-			vbuf_puts(&t->facts, t->facts.len ? "," : "{");
-			vbuf_json_string(&t->facts, ev == REPORT_PROBE ? "probe" : "plan");
-			vbuf_putc(&t->facts, ':');
+			/* kept until the plan comes: the facts are made from it, checked */
+			vbuf_reset(&t->facts);
 			vbuf_append(&t->facts, line, len);
-			if (ev == REPORT_PLAN)
+			break;
+		case REPORT_PLAN:
 			{
-				vbuf_putc(&t->facts, '}');
+				vbuf		facts = VBUF_INIT;
+
+				report_facts_json(&w->rs, t->facts.data, t->facts.len, &facts);
 				catalog_begin();
-				catalog_set_probe(t->id, t->attempts, t->facts.data);
+				catalog_set_probe(t->id, t->attempts, facts.data);
 				catalog_commit();
+				vbuf_free(&facts);
 			}
 			break;
 		case REPORT_PROGRESS:
@@ -185,7 +188,19 @@ on_report(void *arg, const char *line, size_t len, bool cut)
 			t->wall_seconds = w->rs.wall_seconds;
 			break;
 		case REPORT_ERROR:
-			task_set_error(t, w->rs.err_code, "%s", w->rs.err_msg);
+			if (w->rs.landlock || !w->rs.seen_sandbox)
+				task_set_error(t, w->rs.err_code, "%s", w->rs.err_msg);
+			else
+
+				/*
+				 * Without Landlock the helper could read any file the server
+				 * can (the credentials file among them): its words could be a
+				 * secret, and vtp_videos.error reaches API clients. Keep the
+				 * code only.
+				 */
+				task_set_error(t, w->rs.err_code,
+							   "the transcoder failed (%s); its message is not kept without Landlock (vtp.sandbox = best_effort)",
+							   w->rs.err_code);
 			break;
 		case REPORT_SANDBOX:
 		case REPORT_RENDITION:
@@ -299,6 +314,79 @@ take_renditions(task *t, const report_state *rs)
 	}
 }
 
+/*
+ * What the helper may hold while it runs, checked about once a second: the
+ * bytes and files in its scratch directory (its source aside) within what its
+ * plan allows — the renditions' caps (transfer.c) and 64 MB of slack — and
+ * its threads within what its decoders and encoders use (a few per core per
+ * rung). Nothing else bounds them before it exits: a compromised helper
+ * could fill the data directory's disk, or take every process slot of the
+ * server's user with threads. False, with why, when it went past.
+ */
+static bool
+police_helper(task *t, const watch *w, char *why, size_t whylen)
+{
+	DIR		   *d;
+	struct dirent *de;
+	struct stat st;
+	double		budget = 64.0 * 1024 * 1024,
+				used = 0,
+				dur;
+	int			files = 0,
+				max_files,
+				threads = -1,
+				max_threads,
+				cpus = vtp_transcode_threads > 0 ? vtp_transcode_threads : (int) sysconf(_SC_NPROCESSORS_ONLN),
+				i;
+	char		path[64],
+				line[128];
+	FILE	   *f;
+
+	dur = w->rs.duration > 0 && w->rs.duration < vtp_max_duration_s ? w->rs.duration : vtp_max_duration_s;
+	for (i = 0; i < w->rs.nrungs; i++)
+		budget += (double) w->rs.rungs[i].maxrate / 8 * (dur + 2) * 2 + 16.0 * 1024 * 1024;
+	max_files = w->rs.nrungs + 4;
+	d = opendir(t->dir);
+	if (d != NULL)
+	{
+		while ((de = readdir(d)) != NULL)
+		{
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+				strcmp(de->d_name, "source") == 0)
+				continue;
+			files++;
+			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				used += (double) st.st_blocks * 512;
+		}
+		closedir(d);
+	}
+	if (used > budget || files > max_files)
+	{
+		snprintf(why, whylen, "it holds %d file(s) and %.0f MB in its scratch directory; its plan allows %d and %.0f MB",
+				 files, used / 1048576, max_files, budget / 1048576);
+		return false;
+	}
+
+	if (cpus < 1)
+		cpus = 1;
+	max_threads = 32 + 8 * cpus * (w->rs.ex.nrequested > 0 ? w->rs.ex.nrequested : 1);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int) w->pid);
+	f = fopen(path, "r");
+	if (f != NULL)
+	{
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "Threads: %d", &threads) == 1)
+				break;
+		fclose(f);
+	}
+	if (threads > max_threads)
+	{
+		snprintf(why, whylen, "it runs %d threads; its decoders and encoders use at most %d", threads, max_threads);
+		return false;
+	}
+	return true;
+}
+
 /* Run the helper for this task and judge how it ended. */
 task_outcome
 task_transcode(task *t)
@@ -313,7 +401,8 @@ task_transcode(task *t)
 	bool		out_eof = false,
 				err_eof = false;
 	time_t		started = time(NULL),
-				reaped_at = 0;
+				reaped_at = 0,
+				policed_at = 0;
 	WaitEventSet *set;
 	WaitEvent	events[4];
 	task_outcome result;
@@ -332,6 +421,7 @@ task_transcode(task *t)
 	lim.nice = vtp_transcode_nice;
 	lim.cpu_seconds = (long) vtp_transcode_timeout_s * 4;	/* threads burn CPU faster than the clock */
 	lim.memory_mb = vtp_transcode_memory_mb;
+	lim.file_mb = (long) vtp_max_source_size_mb * 4;	/* no rendition is larger (transfer.c's cap) */
 	vtp_child_start(&ch, transcode_argv(t), &lim);
 	w.pid = ch.pid;
 	t->child_pid = ch.pid;
@@ -370,6 +460,17 @@ task_transcode(task *t)
 			task_set_error(t, "helper_protocol", "the transcoder broke the report protocol: %s", w.rs.violation);
 			ereport(LOG, (errmsg("vtp transcode: video %s attempt %d: %s", t->id, t->attempts, t->err_msg)));
 			return TASK_PERMANENT;
+		}
+		if (!ch.reaped && time(NULL) != policed_at)
+		{
+			policed_at = time(NULL);
+			if (!police_helper(t, &w, err, sizeof(err)))
+			{
+				end_helper(&ch, &w, set);
+				task_set_error(t, "helper_limit", "the transcoder went past its limits: %s", err);
+				ereport(LOG, (errmsg("vtp transcode: video %s attempt %d: %s", t->id, t->attempts, t->err_msg)));
+				return TASK_PERMANENT;
+			}
 		}
 		if (ShutdownRequestPending)
 		{
@@ -537,6 +638,7 @@ task_check_sandbox(const char *dir, char *state, size_t statelen, char *why, siz
 	lim.nice = vtp_transcode_nice;
 	lim.cpu_seconds = 10;
 	lim.memory_mb = vtp_transcode_memory_mb;
+	lim.file_mb = 1;
 	linebuf_init(&out, palloc(REPORT_MAX_LINE + 1), REPORT_MAX_LINE + 1);
 	linebuf_init(&errb, sink, sizeof(sink));
 	vtp_child_start(&ch, argv, &lim);

@@ -20,6 +20,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
@@ -28,7 +29,8 @@
 #include "http.h"
 
 /* an HTTP thread waits DB_TIMEOUT_MS (http.c) for its answer; a statement never takes longer than this */
-#define ANSWER_TIMEOUT "20s"
+#define ANSWER_TIMEOUT_MS 20000	/* a whole answer */
+#define ANSWER_LOCK_TIMEOUT "10s"	/* one lock wait (a DBA's LOCK, a long ALTER) */
 #define REFUSALS_LOG_INTERVAL_MS 10000
 
 static upload_server srv;
@@ -160,16 +162,26 @@ serve_one(upq_req *r)
 	PG_TRY();
 	{
 		catalog_begin();
-		/* the HTTP thread waits for this: bound it (the thread's own wait is longer) */
-		(void) set_config_option("statement_timeout", ANSWER_TIMEOUT, PGC_USERSET, PGC_S_SESSION,
+
+		/*
+		 * The HTTP thread waits for this: bound it (the thread's own wait is
+		 * longer). SPI in a background worker never arms statement_timeout
+		 * (postgres.c does, per client statement), so arm it here; and
+		 * lock_timeout, which a lock wait honours itself, so a fast stop is
+		 * not held up by somebody's lock for longer than that either.
+		 */
+		(void) set_config_option("lock_timeout", ANSWER_LOCK_TIMEOUT, PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_LOCAL, true, 0, false);
+		enable_timeout_after(STATEMENT_TIMEOUT, ANSWER_TIMEOUT_MS);
 		answer(r);
+		disable_timeout(STATEMENT_TIMEOUT, false);
 		catalog_commit();
 	}
 	PG_CATCH();
 	{
 		ErrorData  *e;
 
+		disable_timeout(STATEMENT_TIMEOUT, false);
 		MemoryContextSwitchTo(request_cxt);
 		e = CopyErrorData();
 		FlushErrorState();

@@ -463,3 +463,82 @@ report_complete(report_state *st)
 			return false;
 	return true;
 }
+
+/* One number of a fact, if it is there, finite and within [lo, hi]. */
+static void
+facts_num(vbuf *out, bool *first, const json_value *j, const char *key, double lo, double hi)
+{
+	double		d;
+
+	if (!json_get_num(j, key, &d) || !(d >= lo && d <= hi))
+		return;
+	vbuf_printf(out, "%s\"%s\":%.6g", *first ? "" : ",", key, d);
+	*first = false;
+}
+
+/* One boolean of a fact, if it is there. */
+static void
+facts_bool(vbuf *out, bool *first, const json_value *j, const char *key)
+{
+	const json_value *v = json_get(j, key);
+
+	if (v == NULL || v->type != JSON_BOOL)
+		return;
+	vbuf_printf(out, "%s\"%s\":%s", *first ? "" : ",", key, v->boolean ? "true" : "false");
+	*first = false;
+}
+
+/* One short string of a fact, cleaned, if it is there. */
+static void
+facts_str(vbuf *out, bool *first, const json_value *j, const char *key)
+{
+	const char *s = json_get_str(j, key);
+	char		clean[65];
+
+	if (s == NULL)
+		return;
+	report_clean_text(clean, sizeof(clean), s, strlen(s));
+	vbuf_printf(out, "%s\"%s\":", *first ? "" : ",", key);
+	vbuf_json_string(out, clean);
+	*first = false;
+}
+
+/*
+ * The video's facts as the catalog keeps them: made here from the checked
+ * state and the known keys of the probe line, never the helper's line as it
+ * came (a key twice, a number jsonb refuses, bytes that are not UTF-8 or
+ * keys of its own would otherwise reach the table).
+ */
+void
+report_facts_json(const report_state *st, const char *probe_line, size_t len, vbuf *out)
+{
+	json_value *j = json_parse(probe_line, len, NULL, 0);
+	bool		first = true;
+	int			i;
+
+	vbuf_puts(out, "{\"probe\":{");
+	if (j != NULL && j->type == JSON_OBJECT)
+	{
+		vbuf_printf(out, "\"width\":%d,\"height\":%d,\"rotation\":%d,\"duration\":%.3f,\"video_bitrate\":%lld",
+					st->width, st->height, st->rotation, st->duration, (long long) st->video_bitrate);
+		first = false;
+		facts_num(out, &first, j, "fps", 0, 1000);
+		facts_bool(out, &first, j, "interlaced");
+		facts_bool(out, &first, j, "hdr");
+		facts_bool(out, &first, j, "audio");
+		facts_num(out, &first, j, "audio_stream", -1, 1000);
+		facts_num(out, &first, j, "audio_channels", 0, 64);
+		facts_str(out, &first, j, "video_codec");
+		facts_str(out, &first, j, "pix_fmt");
+	}
+	vbuf_puts(out, "},\"plan\":{\"renditions\":[");
+	for (i = 0; i < st->nrungs; i++)
+	{
+		vbuf_printf(out, "%s{\"name\":", i ? "," : "");
+		vbuf_json_string(out, st->rungs[i].name);
+		vbuf_printf(out, ",\"width\":%d,\"height\":%d,\"maxrate\":%lld}", st->rungs[i].width,
+					st->rungs[i].height, (long long) st->rungs[i].maxrate);
+	}
+	vbuf_puts(out, "]}}");
+	json_free(j);
+}

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "ladder.h"
 
 #define REPORT_MAX_LINE (64 * 1024)	/* longer lines are a violation */
@@ -119,5 +120,12 @@ extern bool report_known_code(const char *code);
  * UTF-8 without control bytes (dropped), cut at a character boundary.
  */
 extern void report_clean_text(char *dst, size_t dstsize, const char *src, size_t srclen);
+
+/*
+ * The facts kept in vtp_videos.probe, as JSON made from the checked state
+ * (the plan's rungs) and the known keys of the probe line (bounded numbers,
+ * booleans, cleaned short strings): never the helper's own bytes.
+ */
+extern void report_facts_json(const report_state *st, const char *probe_line, size_t len, vbuf *out);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../src/report.h"
+#include "../../src/json.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,6 +34,7 @@ run(const uint8_t *data, size_t size, bool sandbox)
 	char		err[128];
 	size_t		pos = 0;
 	int			i;
+	char	   *probe = NULL;
 
 	if (report_init(&st, "480p,720p,1080p", sandbox, 7680, 4320, 14400, err, sizeof(err)) != 0)
 		abort();
@@ -46,8 +48,29 @@ run(const uint8_t *data, size_t size, bool sandbox)
 			abort();			/* a refusal always says why */
 		if (ev == REPORT_ERROR && !report_known_code(st.err_code))
 			abort();
+		if (ev == REPORT_PROBE)
+		{
+			free(probe);
+			probe = malloc(len + 1);
+			memcpy(probe, data + pos, len);
+			probe[len] = '\0';
+		}
+		if (ev == REPORT_PLAN)
+		{
+			/* the facts the catalog stores: always one valid JSON object */
+			vbuf		facts = VBUF_INIT;
+			json_value *j;
+
+			report_facts_json(&st, probe ? probe : "", probe ? strlen(probe) : 0, &facts);
+			j = json_parse(facts.data, facts.len, NULL, 0);
+			if (j == NULL || j->type != JSON_OBJECT)
+				abort();
+			json_free(j);
+			vbuf_free(&facts);
+		}
 		pos += len + 1;
 	}
+	free(probe);
 	check_text(st.err_msg, REPORT_MAX_MESSAGE);
 	check_text(st.violation, sizeof(st.violation) - 1);
 	if (st.nrungs > LADDER_MAX_RUNGS)

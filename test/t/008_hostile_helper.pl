@@ -82,6 +82,9 @@ my @cases = (
 	[ 'long-line', 'helper_protocol', qr/a line longer than 65536 bytes/ ],
 	[ 'bad-code', 'helper_protocol', qr/error code "pwned\[2J" is not one the helper uses/ ],
 	[ 'environment', 'internal', qr/my environment: \[LC_ALL=C\]$/ ],
+	[ 'fill-disk', 'helper_limit', qr/it holds 1 file\(s\) and \d+ MB in its scratch directory; its plan allows 5 and \d+ MB/ ],
+	[ 'many-files', 'helper_limit', qr/it holds \d+ file\(s\) and \d+ MB in its scratch directory; its plan allows 5/ ],
+	[ 'threads', 'helper_limit', qr/it runs \d+ threads; its decoders and encoders use at most \d+/ ],
 );
 my %id;
 $id{ $_->[0] } = register($node, $s, "uploads/hh/$_->[0].mp4", scenario_file($_->[0])) for @cases;
@@ -103,6 +106,13 @@ for my $c (@cases)
 	unlike($msg, qr/AKIAIOSFODNN7EXAMPLE|wJalrXUtnFEMI/, 'bad-code: the unknown error\'s message (a fake AWS key) is not kept');
 	my $env = $node->safe_psql('postgres', "SELECT error FROM vtp_videos WHERE id = '$id{environment}'");
 	unlike($env, qr/\Q$secret\E|\Q$keyid\E|AWS_/, 'environment: the helper saw no AWS variable (its whole environment is LC_ALL=C)');
+}
+{
+	# the disk is policed while the helper runs, not after it: it was stopped
+	# near its plan's 81 MB, far from the 3 GB it set out to write
+	my $msg = $node->safe_psql('postgres', "SELECT error FROM vtp_videos WHERE id = '$id{'fill-disk'}'");
+	my ($mb) = $msg =~ /and (\d+) MB in its scratch/;
+	ok(defined $mb && $mb < 400, 'fill-disk: stopped after ' . ($mb // '?') . ' MB of the 3000 MB it was writing');
 }
 unlike(slurp_file($node->logfile), qr/AKIAIOSFODNN7EXAMPLE|\e\]0;owned/, 'the fake key and the escape sequences never reached the log');
 

@@ -7,6 +7,7 @@
 
 #include "unit.h"
 #include "../../src/report.h"
+#include "../../src/json.h"
 
 #define SANDBOX "{\"event\":\"sandbox\",\"mode\":\"required\",\"landlock_abi\":6,\"landlock\":true,\"seccomp\":\"allowlist\"}"
 #define PROBE "{\"event\":\"probe\",\"width\":640,\"height\":360,\"rotation\":0,\"duration\":6.000,\"fps\":25.000,\"video_bitrate\":500000,\"interlaced\":false,\"hdr\":false,\"audio\":true,\"audio_stream\":1,\"audio_channels\":1,\"video_codec\":\"h264\",\"pix_fmt\":\"yuv420p\"}"
@@ -50,6 +51,31 @@ refused(bool sandbox, const char *const *lines, const char *want)
 	}
 	else
 		unit_passed++;
+}
+
+/* The facts kept in the catalog are made by vtp, not copied from the helper. */
+static void
+facts_are_ours(void)
+{
+	vbuf		facts = VBUF_INIT;
+	json_value *j;
+	const char *hostile = "{\"event\":\"probe\",\"width\":640,\"height\":360,\"rotation\":0,\"duration\":6,"
+		"\"video_bitrate\":500000,\"width\":99999,\"fps\":1e999999,\"x\":\"extra\",\"video_codec\":\"h264\\u0007\\u001b\"}";
+
+	start(true);
+	CHECK(feed(SANDBOX) == REPORT_SANDBOX);
+	CHECK(report_feed(&st, hostile, strlen(hostile)) == REPORT_PROBE);
+	CHECK(feed(PLAN) == REPORT_PLAN);
+	report_facts_json(&st, hostile, strlen(hostile), &facts);
+	j = json_parse(facts.data, facts.len, NULL, 0);
+	CHECK(j != NULL && j->type == JSON_OBJECT);
+	CHECK(strstr(facts.data, "\"x\"") == NULL);	/* no key of the helper's own */
+	CHECK(strstr(facts.data, "99999") == NULL);	/* the checked width, once */
+	CHECK(strstr(facts.data, "\"fps\"") == NULL);	/* not a finite number: left out */
+	CHECK(strstr(facts.data, "\"video_codec\":\"h264\"") != NULL);	/* cleaned */
+	CHECK(strstr(facts.data, "\"renditions\":[{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":500000}]") != NULL);
+	json_free(j);
+	vbuf_free(&facts);
 }
 
 void
@@ -166,4 +192,5 @@ test_report(void)
 	CHECK(strstr(st.violation, "longer than") != NULL);
 	CHECK(feed(PROBE) == REPORT_VIOLATION);
 	free(big);
+	facts_are_ours();
 }
