@@ -524,6 +524,14 @@ task_transcode(task *t)
 			task_set_error(t, "bad_media", "the transcoder rejected the source (%s)", how);
 		result = TASK_PERMANENT;
 	}
+	else if (WIFSIGNALED(ch.status) && WTERMSIG(ch.status) == SIGXFSZ)
+	{
+		/* RLIMIT_FSIZE: no rendition of a source vtp accepts is that large */
+		task_set_error(t, "helper_limit", "the transcoder went past its limits: it tried to write a file "
+					   "larger than %ld MB (4 x vtp.max_source_size) and was stopped (%s)",
+					   (long) vtp_max_source_size_mb * 4, how);
+		result = TASK_PERMANENT;
+	}
 	else
 	{
 		/* a crash, a limit, an internal error: maybe not the video's fault */
