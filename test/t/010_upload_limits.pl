@@ -226,7 +226,9 @@ diag(sprintf('figure: %d report lines: %d per-address, %d header deadline, %d sl
 	cmp_ok($took, '<', 8, 'within a few seconds');
 	diag(sprintf('figure: fast shutdown with requests in flight took %.2f s', $took));
 	$waiting->finish;
-	like($wcode // '', qr/^(503|000)$/, "the waiting request ends ($wcode) instead of hanging");
+	# 503/000: the worker stopped first; 404 (the video is unknown): the
+	# locker's session ended first and the worker answered before it stopped
+	like($wcode // '', qr/^(503|000|404)$/, "the waiting request ends ($wcode) instead of hanging");
 	$locker->kill_kill;
 	if ($rc == 0) { $node->_update_pid(0); }
 	else { system('pg_ctl', '-D', $node->data_dir, '-m', 'immediate', 'stop'); $node->_update_pid(0); }
