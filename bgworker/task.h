@@ -7,7 +7,7 @@
 #define VTP_TASK_H
 
 #include "worker.h"
-#include "../src/ladder.h"
+#include "ladder.h"
 
 typedef enum task_outcome
 {
@@ -79,6 +79,9 @@ extern int	task_scratch_dir(const char *dir, char *err, size_t errlen);
 extern task_outcome task_download(task *t);
 extern task_outcome task_upload(task *t);
 extern void task_remove_original(task *t);
+
+/* The most bytes a rendition planned at maxrate over duration may have (transfer.c). */
+extern int64 task_rendition_cap(int64 maxrate, double duration);
 
 /* A delay between half and all of cap (jitter, so that workers do not retry in step). */
 extern long task_jitter(long cap);

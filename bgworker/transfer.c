@@ -170,27 +170,26 @@ put_verified(task *t, vtp_rendition *r, int fd, off_t size, aws_error *err, bool
 }
 
 /*
- * The most bytes rendition i may have: twice its planned maxrate over its
+ * The most bytes a rendition may have: twice its planned maxrate over its
  * duration (at most vtp.max_duration) plus 16 MB for audio and the
- * container, and never more than 4 × vtp.max_source_size.
+ * container, and never more than 4 × vtp.max_source_size. The check of
+ * each file after the helper is gone, and the watch over its scratch while
+ * it runs (supervise.c), both use this.
  */
-static int64
-rendition_cap(task *t, int i)
+int64
+task_rendition_cap(int64 maxrate, double duration)
 {
-	double		d = t->r[i].duration;
-	double		cap;
+	double		d = duration > 0 && duration < vtp_max_duration_s ? duration : vtp_max_duration_s;
+	double		cap = (double) maxrate / 8 * (d + 2) * 2 + 16.0 * 1024 * 1024;
 	double		hard = 4.0 * vtp_max_source_size_mb * 1024 * 1024;
 
-	if (d > vtp_max_duration_s)
-		d = vtp_max_duration_s;
-	cap = (double) t->maxrate[i] / 8 * (d + 2) * 2 + 16.0 * 1024 * 1024;
 	return (int64) (cap < hard ? cap : hard);
 }
 
 /*
  * Open rendition i in the task's directory without following links and
  * check it is what the plan allows: a regular file with one link, not
- * empty, of the size the helper reported and within rendition_cap. The fd,
+ * empty, of the size the helper reported and within task_rendition_cap. The fd,
  * or -1 with the reason set (bad_output).
  */
 static int
@@ -199,7 +198,7 @@ open_rendition(task *t, int dirfd, int i, off_t *size)
 	vtp_rendition *r = &t->r[i];
 	struct stat st;
 	int			fd;
-	int64		cap = rendition_cap(t, i);
+	int64		cap = task_rendition_cap(t->maxrate[i], t->r[i].duration);
 
 	fd = openat(dirfd, r->file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
