@@ -16,7 +16,7 @@ OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o \
        src/sqlurls.o src/upq.o bgworker/upload.o bgworker/http.o bgworker/http_limits.o \
        bgworker/worker.o bgworker/ingest.o bgworker/child.o bgworker/supervise.o \
        bgworker/transcode.o bgworker/transfer.o bgworker/reconcile.o \
-       src/report.o
+       src/report.o bgworker/linebuf.o bgworker/sandbox_check.o
 DATA = vtp--1.0.sql vtp--1.0--1.1.sql vtp--1.2.sql vtp--1.1--1.2.sql
 PGFILEDESC = "vtp - video transcoding pipeline"
 
@@ -28,7 +28,9 @@ PROVE_TESTS = test/t/*.pl
 PKGS = libcurl libcrypto libmicrohttpd
 AVPKGS = libavformat libavcodec libavfilter libavutil
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
-PG_CPPFLAGS = -DVTP_VERSION='"$(EXTVERSION)"' $(shell pkg-config --cflags $(PKGS))
+# the layers by -I, not ../: pure and AWS parts (src), workers (bgworker), the helper (transcoder)
+VTP_INC = -Isrc -Ibgworker -Itranscoder
+PG_CPPFLAGS = -Isrc -Ibgworker -DVTP_VERSION='"$(EXTVERSION)"' $(shell pkg-config --cflags $(PKGS))
 PG_CFLAGS = $(WARN)
 SHLIB_LINK = $(shell pkg-config --libs $(PKGS))
 EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/bench/s3put test/results test/regression.* tmp_check \
@@ -46,7 +48,7 @@ $(OBJS): $(wildcard src/*.h bgworker/*.h)
 # --- the transcoder helper: its own program, the only one linking libav ---
 HELPER_SRC = transcoder/main.c transcoder/pipeline.c transcoder/probe.c transcoder/audio.c transcoder/sandbox.c transcoder/sandbox_check.c \
              src/ladder.c src/buf.c
-HELPER_CFLAGS = -O2 -g $(WARN) -DVTP_VERSION='"$(EXTVERSION)"'
+HELPER_CFLAGS = -O2 -g $(WARN) -Isrc -Itranscoder -DVTP_VERSION='"$(EXTVERSION)"'
 
 all: vtp-transcode
 
@@ -64,7 +66,7 @@ UNIT_SRC = test/unit/main.c test/unit/test_json.c test/unit/test_s3event.c test/
            test/unit/test_report.c src/report.c \
            src/names.c src/buf.c src/json.c src/s3event.c src/sigv4.c src/creds.c src/ladder.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer
-UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) -DVTP_VERSION='"$(EXTVERSION)"'
+UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) $(VTP_INC) -DVTP_VERSION='"$(EXTVERSION)"'
 
 test/unit/run_tests: $(UNIT_SRC) test/unit/unit.h src/report.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(shell pkg-config --libs $(PKGS))
@@ -73,7 +75,7 @@ test/unit/aws_live: test/unit/aws_live.c src/names.c src/buf.c src/json.c src/si
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS))
 
 test/bench/s3put: test/bench/s3put.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
-	$(CC) -O2 -g $(WARN) -DVTP_VERSION='"$(EXTVERSION)"' -o $@ $^ $(shell pkg-config --libs $(PKGS))
+	$(CC) -O2 -g $(WARN) $(VTP_INC) -DVTP_VERSION='"$(EXTVERSION)"' -o $@ $^ $(shell pkg-config --libs $(PKGS))
 
 unittest: test/unit/run_tests
 	./test/unit/run_tests
@@ -81,14 +83,14 @@ unittest: test/unit/run_tests
 # the sandbox escape test: the helper's own sandbox.c, entered as the helper does (plain
 # build: the sanitizers' runtimes need syscalls the allowlist refuses)
 test/sandbox/escape: test/sandbox/escape.c transcoder/sandbox.c transcoder/transcode.h
-	$(CC) -O1 -g $(WARN) -o $@ test/sandbox/escape.c transcoder/sandbox.c -lpthread
+	$(CC) -O1 -g $(WARN) -Isrc -Itranscoder -o $@ test/sandbox/escape.c transcoder/sandbox.c -lpthread
 
 sandboxtest: test/sandbox/escape vtp-transcode
 	./test/sandbox/escape ./vtp-transcode
 
 # --- libFuzzer targets (clang); `make fuzz` runs each for FUZZ_SECONDS ---
 FUZZ_CC = clang
-FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer $(WARN) -DVTP_VERSION='"$(EXTVERSION)"'
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer $(WARN) $(VTP_INC) -DVTP_VERSION='"$(EXTVERSION)"'
 FUZZ_AWS = src/buf.c src/json.c src/sigv4.c src/creds.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 FUZZERS = test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http test/fuzz/fuzz_report
 

@@ -19,8 +19,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "../src/buf.h"
-#include "../src/names.h"
+#include "buf.h"
+#include "names.h"
 
 #define DB_TIMEOUT_MS 30000
 #define THROTTLE_DELAY_MS 500

@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "../src/aws.h"
-#include "../src/upq.h"
+#include "aws.h"
+#include "upq.h"
 
 /* Where a connection is; the reaper enforces the header deadline and the body rate. */
 typedef enum http_phase

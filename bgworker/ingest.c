@@ -19,7 +19,7 @@
 #include "storage/proc.h"
 #include "utils/memutils.h"
 
-#include "../src/s3event.h"
+#include "s3event.h"
 
 #define OUTBOX_BATCH 100
 #define EVENTS_WAIT_SECONDS 20

@@ -29,7 +29,7 @@
 #include "utils/memutils.h"
 #include "utils/wait_event.h"
 
-#include "../src/json.h"
+#include "json.h"
 
 #define TRASH_BATCH 100
 #define SCRATCH_MIN_AGE 600		/* a directory younger than this may be a claim in progress */

@@ -7,8 +7,8 @@
  * line goes through the protocol checker (src/report.c): the first violation
  * kills the helper's process group and fails the video (helper_protocol).
  * stderr is cleaned, truncated, prefixed and rate-limited into the log. A
- * crash of the child is an outcome, never a crash of the worker. Also: the
- * sandbox check a worker runs before it takes tasks.
+ * crash of the child is an outcome, never a crash of the worker. (The
+ * sandbox check a worker runs before it takes tasks: sandbox_check.c.)
  */
 #include "task.h"
 
@@ -29,23 +29,12 @@
 #include "utils/wait_event.h"
 
 #include "child.h"
-#include "../src/json.h"
-#include "../src/report.h"
+#include "linebuf.h"
+#include "json.h"
+#include "report.h"
 
-#define READ_BUDGET (64 * 1024)	/* bytes per pipe per wake-up */
 #define STDERR_LINE_MAX 300		/* bytes of a stderr line logged */
 #define STDERR_LINES_MAX 20		/* stderr lines logged per task; the rest are counted */
-
-/* A pipe read line by line into a fixed buffer. */
-typedef struct linebuf
-{
-	char	   *data;
-	size_t		cap;
-	size_t		len;
-	bool		skipping;		/* the rest of a cut line: up to its newline */
-} linebuf;
-
-typedef void (*line_fn) (void *arg, const char *line, size_t len, bool cut);
 
 /* What a running transcode has seen so far. */
 typedef struct watch
@@ -78,72 +67,6 @@ task_transcoder_path(void)
 	if (vtp_transcoder_path && vtp_transcoder_path[0])
 		return pstrdup(vtp_transcoder_path);
 	return psprintf("%s/vtp-transcode", pkglib_path);
-}
-
-/* An empty line buffer over data (cap bytes). */
-static void
-linebuf_init(linebuf *lb, char *data, size_t cap)
-{
-	lb->data = data;
-	lb->cap = cap;
-	lb->len = 0;
-	lb->skipping = false;
-}
-
-/*
- * Read at most READ_BUDGET bytes from fd, handing each complete line to fn
- * (a line longer than the buffer is handed over cut, its rest skipped).
- * False at end of file (a last line without newline is handed over first).
- */
-static bool
-read_lines(int fd, linebuf *lb, line_fn fn, void *arg)
-{
-	size_t		got = 0;
-
-	while (got < READ_BUDGET)
-	{
-		size_t		want = lb->cap - lb->len;
-		ssize_t		n;
-		size_t		start = 0,
-					i;
-
-		if (want == 0)
-		{
-			if (!lb->skipping)
-				fn(arg, lb->data, lb->len, true);
-			lb->len = 0;
-			lb->skipping = true;
-			want = lb->cap;
-		}
-		if (want > READ_BUDGET - got)
-			want = READ_BUDGET - got;
-		n = read(fd, lb->data + lb->len, want);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK;
-		if (n == 0)
-		{
-			if (lb->len > 0 && !lb->skipping)
-				fn(arg, lb->data, lb->len, false);
-			lb->len = 0;
-			return false;
-		}
-		for (i = lb->len; i < lb->len + (size_t) n; i++)
-			if (lb->data[i] == '\n')
-			{
-				if (lb->skipping)
-					lb->skipping = false;
-				else
-					fn(arg, lb->data + start, i - start, false);
-				start = i + 1;
-			}
-		lb->len += (size_t) n;
-		memmove(lb->data, lb->data + start, lb->len - start);
-		lb->len -= start;
-		got += (size_t) n;
-	}
-	return true;
 }
 
 /* One report line from the helper, checked against the protocol. */
@@ -330,8 +253,7 @@ police_helper(task *t, const watch *w, char *why, size_t whylen)
 	struct dirent *de;
 	struct stat st;
 	double		budget = 64.0 * 1024 * 1024,
-				used = 0,
-				dur;
+				used = 0;
 	int			files = 0,
 				max_files,
 				threads = -1,
@@ -342,9 +264,8 @@ police_helper(task *t, const watch *w, char *why, size_t whylen)
 				line[128];
 	FILE	   *f;
 
-	dur = w->rs.duration > 0 && w->rs.duration < vtp_max_duration_s ? w->rs.duration : vtp_max_duration_s;
 	for (i = 0; i < w->rs.nrungs; i++)
-		budget += (double) w->rs.rungs[i].maxrate / 8 * (dur + 2) * 2 + 16.0 * 1024 * 1024;
+		budget += (double) task_rendition_cap(w->rs.rungs[i].maxrate, w->rs.duration);
 	max_files = w->rs.nrungs + 4;
 	d = opendir(t->dir);
 	if (d != NULL)
@@ -440,9 +361,9 @@ task_transcode(task *t)
 		(void) WaitEventSetWait(set, out_eof ? 100 : 1000, events, lengthof(events), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		if (!out_eof)
-			out_eof = !read_lines(ch.out_fd, &out, on_report, &w);
+			out_eof = !linebuf_read(ch.out_fd, &out, on_report, &w);
 		if (!err_eof)
-			err_eof = !read_lines(ch.err_fd, &errb, on_stderr, &w);
+			err_eof = !linebuf_read(ch.err_fd, &errb, on_stderr, &w);
 		if (out_eof != was_out || err_eof != was_err)
 		{
 			FreeWaitEventSet(set);
@@ -548,125 +469,4 @@ task_transcode(task *t)
 	ereport(LOG, (errmsg("vtp transcode: video %s attempt %d: transcoder %s, %d rendition(s), %.1f CPU s",
 						 t->id, t->attempts, how, t->nr, t->cpu_seconds)));
 	return result;
-}
-
-/* Keep a cleaned copy of the check's first stdout line. */
-static void
-on_check_line(void *arg, const char *line, size_t len, bool cut)
-{
-	vbuf	   *first = arg;
-
-	if (first->len == 0 && !cut && len > 0)
-		vbuf_append(first, line, len);
-}
-
-/* Discard the check's stderr. */
-static void
-on_check_stderr(void *arg, const char *line, size_t len, bool cut)
-{
-}
-
-/* Read what the sandbox check printed into state/why; true if transcoding may go on. */
-static bool
-judge_sandbox(const char *line, bool required, char *state, size_t statelen, char *why, size_t whylen)
-{
-	json_value *j = json_parse(line, strlen(line), NULL, 0);
-	const char *ev = json_get_str(j, "event");
-	const json_value *ll = json_get(j, "landlock");
-	const char *seccomp = json_get_str(j, "seccomp");
-	char		msg[200];
-	int64_t		abi = 0;
-	bool		ok = false;
-
-	if (ev && strcmp(ev, "error") == 0)
-	{
-		const char *m = json_get_str(j, "message");
-
-		report_clean_text(msg, sizeof(msg), m ? m : "", m ? strlen(m) : 0);
-		snprintf(why, whylen, "the transcoder refuses to run: %s", msg);
-	}
-	else if (ev == NULL || strcmp(ev, "sandbox") != 0 || ll == NULL || ll->type != JSON_BOOL)
-		snprintf(why, whylen, "the transcoder's sandbox check printed no sandbox line");
-	else if (!ll->boolean && required)
-		snprintf(why, whylen, "the kernel enforces no Landlock, which vtp.sandbox = 'required' needs");
-	else
-	{
-		ok = true;
-		(void) json_get_int(j, "landlock_abi", 0, 1000, &abi);
-		report_clean_text(msg, 32, seccomp ? seccomp : "filter", seccomp ? strlen(seccomp) : 6);
-		if (ll->boolean)
-			snprintf(state, statelen, "landlock abi %d, seccomp %s", (int) abi, msg);
-		else
-			snprintf(state, statelen, "best_effort: no landlock, seccomp %s", msg);
-	}
-	if (!ok)
-		snprintf(state, statelen, "unavailable: %s", why);
-	json_free(j);
-	return ok;
-}
-
-/* Run the helper's --check-sandbox in dir and judge what it says. */
-bool
-task_check_sandbox(const char *dir, char *state, size_t statelen, char *why, size_t whylen)
-{
-	vtp_child	ch;
-	vtp_child_limits lim;
-	char	   *argv[12];
-	char	   *input = psprintf("%s/check-input", dir);
-	int			a = 0,
-				fd,
-				waited = 0;
-	bool		required = vtp_sandbox == VTP_SANDBOX_REQUIRED;
-	bool		out_eof = false,
-				err_eof = false;
-	vbuf		first = VBUF_INIT;
-	linebuf		out,
-				errb;
-	char		sink[512];
-	bool		ok;
-
-	why[0] = state[0] = '\0';
-	fd = open(input, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-	{
-		snprintf(why, whylen, "could not create %s: %m", input);
-		snprintf(state, statelen, "unavailable: %s", why);
-		return false;
-	}
-	close(fd);
-	argv[a++] = task_transcoder_path();
-	argv[a++] = "--check-sandbox";
-	argv[a++] = "--sandbox";
-	argv[a++] = required ? "required" : "best_effort";
-	argv[a++] = "--input";
-	argv[a++] = input;
-	argv[a++] = "--outdir";
-	argv[a++] = (char *) dir;
-	argv[a] = NULL;
-	lim.nice = vtp_transcode_nice;
-	lim.cpu_seconds = 10;
-	lim.memory_mb = vtp_transcode_memory_mb;
-	lim.file_mb = 1;
-	linebuf_init(&out, palloc(REPORT_MAX_LINE + 1), REPORT_MAX_LINE + 1);
-	linebuf_init(&errb, sink, sizeof(sink));
-	vtp_child_start(&ch, argv, &lim);
-	/* a few seconds at most; the helper only tries a few system calls */
-	while ((!out_eof || !vtp_child_poll(&ch)) && waited < 10000 && !ShutdownRequestPending)
-	{
-		(void) WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH |
-								 (out_eof ? 0 : WL_SOCKET_READABLE), out_eof ? PGINVALID_SOCKET : ch.out_fd,
-								 100, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		waited += 100;			/* at most: wake-ups come sooner */
-		if (!out_eof)
-			out_eof = !read_lines(ch.out_fd, &out, on_check_line, &first);
-		if (!err_eof)
-			err_eof = !read_lines(ch.err_fd, &errb, on_check_stderr, NULL);
-	}
-	vtp_child_stop(&ch, 1000);
-	unlink(input);
-	ok = judge_sandbox(first.len ? first.data : "", required, state, statelen, why, whylen);
-	vbuf_free(&first);
-	pfree(out.data);
-	return ok;
 }

@@ -21,8 +21,8 @@
 #include "postmaster/interrupt.h"
 #include "utils/memutils.h"
 
-#include "../src/json.h"
-#include "../src/names.h"
+#include "json.h"
+#include "names.h"
 
 #define TASK_WAIT_SECONDS 20
 #define SANDBOX_RECHECK_SECONDS 60

@@ -5,7 +5,7 @@
 #ifndef VTP_WORKER_H
 #define VTP_WORKER_H
 
-#include "../src/vtp.h"
+#include "vtp.h"
 
 extern void vtp_worker_start(const char *role, const char *activity);
 extern void vtp_worker_wait(long ms);

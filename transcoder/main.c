@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "transcode.h"
-#include "../src/buf.h"
+#include "buf.h"
 
 /* One error line; code is one of the list in transcode.h. */
 void

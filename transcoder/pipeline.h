@@ -24,7 +24,7 @@
 #include <libavutil/pixdesc.h>
 
 #include "transcode.h"
-#include "../src/buf.h"
+#include "buf.h"
 
 typedef struct rung_out
 {

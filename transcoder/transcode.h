@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../src/ladder.h"
+#include "ladder.h"
 
 #define EXIT_MEDIA 2
 #define EXIT_INTERNAL 3

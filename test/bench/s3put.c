@@ -10,8 +10,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "../../src/aws.h"
-#include "../../src/creds.h"
+#include "aws.h"
+#include "creds.h"
 
 int
 main(int argc, char **argv)

@@ -20,8 +20,8 @@
 
 #include <curl/curl.h>
 
-#include "../../bgworker/http.h"
-#include "../../src/sigv4.h"
+#include "http.h"
+#include "sigv4.h"
 
 int			LLVMFuzzerInitialize(int *argc, char ***argv);
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

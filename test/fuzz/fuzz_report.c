@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/report.h"
-#include "../../src/json.h"
+#include "report.h"
+#include "json.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/names.h"
-#include "../../src/s3event.h"
+#include "names.h"
+#include "s3event.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

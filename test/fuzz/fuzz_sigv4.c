@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/sigv4.h"
+#include "sigv4.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -26,7 +26,7 @@
  * exit 1 if any attempt succeeded.
  */
 #define _GNU_SOURCE
-#include "../../transcoder/transcode.h"
+#include "transcode.h"
 
 #include <dirent.h>
 #include <errno.h>

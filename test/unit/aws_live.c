@@ -15,9 +15,9 @@
 #include <curl/curl.h>
 
 #include "unit.h"
-#include "../../src/aws.h"
-#include "../../src/creds.h"
-#include "../../src/json.h"
+#include "aws.h"
+#include "creds.h"
+#include "json.h"
 
 int			unit_passed = 0;
 int			unit_failed = 0;

@@ -2,7 +2,7 @@
  * test_aws_xml.c — reading values out of S3's XML answers.
  */
 #include "unit.h"
-#include "../../src/aws.h"
+#include "aws.h"
 
 void
 test_aws_xml(void)

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "../../src/aws.h"
-#include "../../src/names.h"
+#include "aws.h"
+#include "names.h"
 
 static const char *const good_buckets[] = {
 	"temp-video-bucket", "abc", "a.b.c", "my-bucket.2026", "0ab", "a--b",

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "unit.h"
-#include "../../src/creds.h"
+#include "creds.h"
 
 void
 test_creds(void)

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 
 #include "unit.h"
-#include "../../src/buf.h"
-#include "../../src/json.h"
+#include "buf.h"
+#include "json.h"
 
 static json_value *
 parse(const char *s, char *err)

@@ -2,7 +2,7 @@
  * test_ladder.c — the rendition ladder planner.
  */
 #include "unit.h"
-#include "../../src/ladder.h"
+#include "ladder.h"
 
 void
 test_ladder(void)

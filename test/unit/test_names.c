@@ -2,7 +2,7 @@
  * test_names.c — ids and safe key segments.
  */
 #include "unit.h"
-#include "../../src/names.h"
+#include "names.h"
 
 void
 test_names(void)

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 
 #include "unit.h"
-#include "../../src/report.h"
-#include "../../src/json.h"
+#include "report.h"
+#include "json.h"
 
 #define SANDBOX "{\"event\":\"sandbox\",\"mode\":\"required\",\"landlock_abi\":6,\"landlock\":true,\"seccomp\":\"allowlist\"}"
 #define PROBE "{\"event\":\"probe\",\"width\":640,\"height\":360,\"rotation\":0,\"duration\":6.000,\"fps\":25.000,\"video_bitrate\":500000,\"interlaced\":false,\"hdr\":false,\"audio\":true,\"audio_stream\":1,\"audio_channels\":1,\"video_codec\":\"h264\",\"pix_fmt\":\"yuv420p\"}"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "unit.h"
-#include "../../src/s3event.h"
+#include "s3event.h"
 
 static const char *two_records =
 "{\"Records\":[{"

@@ -1,0 +1,142 @@
+/*
+ * sandbox_check.c — the check a transcode worker runs before it takes tasks
+ * (at start, on reload, every minute while it fails): the helper's
+ * --check-sandbox in the worker's scratch, and what its one line says:
+ * Landlock in force (required by vtp.sandbox = 'required'), its ABI, the
+ * seccomp filter. The answer is what vtp_workers.sandbox shows.
+ */
+#include "task.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "utils/wait_event.h"
+
+#include "child.h"
+#include "linebuf.h"
+#include "json.h"
+#include "report.h"
+
+/* Keep a cleaned copy of the check's first stdout line. */
+static void
+on_check_line(void *arg, const char *line, size_t len, bool cut)
+{
+	vbuf	   *first = arg;
+
+	if (first->len == 0 && !cut && len > 0)
+		vbuf_append(first, line, len);
+}
+
+/* Discard the check's stderr. */
+static void
+on_check_stderr(void *arg, const char *line, size_t len, bool cut)
+{
+}
+
+/* Read what the sandbox check printed into state/why; true if transcoding may go on. */
+static bool
+judge_sandbox(const char *line, bool required, char *state, size_t statelen, char *why, size_t whylen)
+{
+	json_value *j = json_parse(line, strlen(line), NULL, 0);
+	const char *ev = json_get_str(j, "event");
+	const json_value *ll = json_get(j, "landlock");
+	const char *seccomp = json_get_str(j, "seccomp");
+	char		msg[200];
+	int64_t		abi = 0;
+	bool		ok = false;
+
+	if (ev && strcmp(ev, "error") == 0)
+	{
+		const char *m = json_get_str(j, "message");
+
+		report_clean_text(msg, sizeof(msg), m ? m : "", m ? strlen(m) : 0);
+		snprintf(why, whylen, "the transcoder refuses to run: %s", msg);
+	}
+	else if (ev == NULL || strcmp(ev, "sandbox") != 0 || ll == NULL || ll->type != JSON_BOOL)
+		snprintf(why, whylen, "the transcoder's sandbox check printed no sandbox line");
+	else if (!ll->boolean && required)
+		snprintf(why, whylen, "the kernel enforces no Landlock, which vtp.sandbox = 'required' needs");
+	else
+	{
+		ok = true;
+		(void) json_get_int(j, "landlock_abi", 0, 1000, &abi);
+		report_clean_text(msg, 32, seccomp ? seccomp : "filter", seccomp ? strlen(seccomp) : 6);
+		if (ll->boolean)
+			snprintf(state, statelen, "landlock abi %d, seccomp %s", (int) abi, msg);
+		else
+			snprintf(state, statelen, "best_effort: no landlock, seccomp %s", msg);
+	}
+	if (!ok)
+		snprintf(state, statelen, "unavailable: %s", why);
+	json_free(j);
+	return ok;
+}
+
+/* Run the helper's --check-sandbox in dir and judge what it says. */
+bool
+task_check_sandbox(const char *dir, char *state, size_t statelen, char *why, size_t whylen)
+{
+	vtp_child	ch;
+	vtp_child_limits lim;
+	char	   *argv[12];
+	char	   *input = psprintf("%s/check-input", dir);
+	int			a = 0,
+				fd,
+				waited = 0;
+	bool		required = vtp_sandbox == VTP_SANDBOX_REQUIRED;
+	bool		out_eof = false,
+				err_eof = false;
+	vbuf		first = VBUF_INIT;
+	linebuf		out,
+				errb;
+	char		sink[512];
+	bool		ok;
+
+	why[0] = state[0] = '\0';
+	fd = open(input, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+	{
+		snprintf(why, whylen, "could not create %s: %m", input);
+		snprintf(state, statelen, "unavailable: %s", why);
+		return false;
+	}
+	close(fd);
+	argv[a++] = task_transcoder_path();
+	argv[a++] = "--check-sandbox";
+	argv[a++] = "--sandbox";
+	argv[a++] = required ? "required" : "best_effort";
+	argv[a++] = "--input";
+	argv[a++] = input;
+	argv[a++] = "--outdir";
+	argv[a++] = (char *) dir;
+	argv[a] = NULL;
+	lim.nice = vtp_transcode_nice;
+	lim.cpu_seconds = 10;
+	lim.memory_mb = vtp_transcode_memory_mb;
+	lim.file_mb = 1;
+	linebuf_init(&out, palloc(REPORT_MAX_LINE + 1), REPORT_MAX_LINE + 1);
+	linebuf_init(&errb, sink, sizeof(sink));
+	vtp_child_start(&ch, argv, &lim);
+	/* a few seconds at most; the helper only tries a few system calls */
+	while ((!out_eof || !vtp_child_poll(&ch)) && waited < 10000 && !ShutdownRequestPending)
+	{
+		(void) WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH |
+								 (out_eof ? 0 : WL_SOCKET_READABLE), out_eof ? PGINVALID_SOCKET : ch.out_fd,
+								 100, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		waited += 100;			/* at most: wake-ups come sooner */
+		if (!out_eof)
+			out_eof = !linebuf_read(ch.out_fd, &out, on_check_line, &first);
+		if (!err_eof)
+			err_eof = !linebuf_read(ch.err_fd, &errb, on_check_stderr, NULL);
+	}
+	vtp_child_stop(&ch, 1000);
+	unlink(input);
+	ok = judge_sandbox(first.len ? first.data : "", required, state, statelen, why, whylen);
+	vbuf_free(&first);
+	pfree(out.data);
+	return ok;
+}
