@@ -397,7 +397,7 @@ vtp_transcode_main(Datum arg)
 	n = catalog_reset_owned(owner_name);
 	catalog_commit();
 	if (n > 0)
-		ereport(LOG, (errmsg("%s: %d interrupted video(s) back to Pending", owner_name, n)));
+		ereport(LOG, (errmsg("%s: %d interrupted video(s) back to Pending (Failed once vtp.max_attempts attempts were interrupted)", owner_name, n)));
 	worker_dir = MemoryContextStrdup(TopMemoryContext, psprintf("%s/w%d", vtp_scratch_path(), index));
 	if (access(worker_dir, F_OK) == 0)
 		rmtree(worker_dir, true);	/* scratch a crash left behind */
