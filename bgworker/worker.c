@@ -55,6 +55,7 @@ vtp_worker_poll_signals(void)
 		proc_exit(1);
 	}
 	vtp_worker_reload_if_asked(NULL);
+	vtp_aws_note_credentials();
 }
 
 void

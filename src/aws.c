@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <openssl/rand.h>
 
+#include "creds.h"
 #include "json.h"
 
 #define ERROR_BODY_MAX (64 * 1024)
@@ -31,6 +32,41 @@ aws_client_defaults(aws_client *c)
 	c->timeout_ms = 30000;
 	c->max_retries = 4;
 	c->part_size = 8 * 1024 * 1024;
+}
+
+static void set_error(aws_error *err, long status, int ccode, bool transient, const char *code, const char *msg);
+
+int
+aws_client_use_chain(aws_client *c, const char *profile, char *err, size_t errlen)
+{
+	aws_creds_config cfg = {profile, c->region};
+
+	c->creds_chain = true;
+	vtp_strlcpy(c->creds_profile, profile ? profile : "", sizeof(c->creds_profile));
+	return aws_creds_current(&cfg, &c->creds, NULL, err, errlen);
+}
+
+int
+aws_client_creds(aws_client *c, aws_error *err)
+{
+	aws_creds_config cfg = {c->creds_profile, c->region};
+	char		why[512];
+
+	if (!c->creds_chain)
+		return 0;
+	if (aws_creds_current(&cfg, &c->creds, NULL, why, sizeof(why)) == 0)
+		return 0;
+	/* a metadata endpoint that hiccups is worth another try */
+	set_error(err, 0, 0, true, "CredentialsUnavailable", why);
+	return -1;
+}
+
+/* AWS says the (temporary) credentials have expired. */
+static bool
+creds_expired_error(const aws_error *err)
+{
+	return strcmp(err->code, "ExpiredToken") == 0 || strcmp(err->code, "ExpiredTokenException") == 0 ||
+		strcmp(err->code, "TokenRefreshRequired") == 0 || strcmp(err->code, "InvalidToken") == 0;
 }
 
 void
@@ -473,12 +509,25 @@ int
 aws_perform(aws_client *c, const aws_request *req, aws_response *resp, aws_error *err)
 {
 	int			attempt;
+	bool		renewed = false;
 
 	memset(err, 0, sizeof(*err));
 	for (attempt = 0;; attempt++)
 	{
-		if (perform_once(c, req, resp, err) == 0)
+		if (aws_client_creds(c, err) == 0 && perform_once(c, req, resp, err) == 0)
 			return 0;
+		if (!err->aborted && c->creds_chain && !renewed && c->creds.session_token[0] &&
+			creds_expired_error(err))
+		{
+			/* once, at once: a credential that expired between check and use */
+			aws_creds_invalidate();
+			renewed = true;
+			attempt--;
+			if (req->out_fd >= 0 &&
+				(ftruncate(req->out_fd, 0) != 0 || lseek(req->out_fd, 0, SEEK_SET) != 0))
+				return -1;
+			continue;
+		}
 		if (err->aborted || !err->transient || attempt >= c->max_retries)
 			return -1;
 		if (req->out_fd >= 0)

@@ -25,6 +25,14 @@ typedef struct aws_client
 	int			max_retries;
 	size_t		part_size;		/* multipart part size, >= 5 MiB */
 	sigv4_creds creds;
+	/*
+	 * When set, creds are taken from the process's credential chain
+	 * (creds.h) before every attempt, under this profile, so temporary
+	 * credentials are replaced before they expire, and once more when AWS
+	 * answers that they have (ExpiredToken).
+	 */
+	bool		creds_chain;
+	char		creds_profile[128];
 	/* return nonzero to abort a transfer (shutdown, query cancel) */
 	int			(*abort_check) (void *arg);
 	/* sleep ms between retries; return nonzero if aborted meanwhile */
@@ -79,6 +87,10 @@ typedef struct aws_response
 } aws_response;
 
 extern void aws_client_defaults(aws_client *c);
+/* Use the credential chain (see creds_chain); 0, or -1 with the reason in err. */
+extern int	aws_client_use_chain(aws_client *c, const char *profile, char *err, size_t errlen);
+/* Refresh c->creds from the chain when c uses it; 0 or -1 with err set. */
+extern int	aws_client_creds(aws_client *c, aws_error *err);
 extern void aws_client_cleanup(aws_client *c);
 extern void aws_response_free(aws_response *r);
 

@@ -1,6 +1,7 @@
 /*
- * creds.c — load AWS credentials from the environment or the shared
- * credentials file (pure C).
+ * creds.c — the pure parts of the credential chain: the AWS INI files, the
+ * JSON and XML documents credential providers answer with, times, and the
+ * refresh rule. No I/O here (credchain.c fetches).
  */
 #include "creds.h"
 
@@ -8,10 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "buf.h"
-
-#define CREDS_FILE_MAX (1024 * 1024)
+#include "aws.h"
+#include "json.h"
 
 static char *
 trim(char *s)
@@ -26,18 +27,37 @@ trim(char *s)
 	return s;
 }
 
-int
-aws_creds_parse(const char *text, const char *profile, sigv4_creds *c, char *err, size_t errlen)
+/* Does the section header text (between the brackets) name profile? */
+static bool
+section_matches(char *name, const char *profile, bool config_style)
 {
-	char	   *copy = strdup(text);
+	name = trim(name);
+	if (config_style)
+	{
+		/* config: "[profile NAME]", and "[default]" for the default profile */
+		if (strncmp(name, "profile", 7) == 0 && isspace((unsigned char) name[7]))
+			return strcmp(trim(name + 8), profile) == 0;
+		return strcmp(profile, "default") == 0 && strcmp(name, "default") == 0;
+	}
+	return strcmp(name, profile) == 0;
+}
+
+/*
+ * Walk the text; for each key=value in the profile's section call fn. Lines
+ * are copied into a scratch buffer that is wiped afterwards (secrets).
+ * Returns whether the section exists.
+ */
+static bool
+ini_walk(const char *text, const char *profile, bool config_style,
+		 void (*fn) (const char *k, const char *v, void *arg), void *arg)
+{
+	char	   *copy = vtp_strdup(text);
+	size_t		n = strlen(copy);
 	char	   *line,
 			   *save = NULL;
-	int			in_section = 0;
-	int			found = 0;
+	bool		in_section = false,
+				found = false;
 
-	if (copy == NULL)
-		abort();
-	memset(c, 0, sizeof(*c));
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 	{
 		char	   *l = trim(line);
@@ -51,90 +71,265 @@ aws_creds_parse(const char *text, const char *profile, sigv4_creds *c, char *err
 
 			if (end)
 				*end = '\0';
-			l = trim(l + 1);
-			/* ~/.aws/config style "profile NAME" is accepted too */
-			if (strncmp(l, "profile ", 8) == 0)
-				l = trim(l + 8);
-			in_section = strcmp(l, profile) == 0;
+			in_section = section_matches(l + 1, profile, config_style);
 			found |= in_section;
 			continue;
 		}
-		if (!in_section || (eq = strchr(l, '=')) == NULL)
+		/* continuation lines (nested values like s3 = ...) are skipped */
+		if (!in_section || isspace((unsigned char) line[0]) || (eq = strchr(l, '=')) == NULL)
 			continue;
 		*eq = '\0';
-		{
-			char	   *k = trim(l),
-					   *v = trim(eq + 1);
-
-			if (strcmp(k, "aws_access_key_id") == 0)
-				vtp_strlcpy(c->access_key, v, sizeof(c->access_key));
-			else if (strcmp(k, "aws_secret_access_key") == 0)
-				vtp_strlcpy(c->secret_key, v, sizeof(c->secret_key));
-			else if (strcmp(k, "aws_session_token") == 0)
-				vtp_strlcpy(c->session_token, v, sizeof(c->session_token));
-		}
+		fn(trim(l), trim(eq + 1), arg);
 	}
-	memset(copy, 0, strlen(text));
+	memset(copy, 0, n);
 	free(copy);
-	if (!found)
+	return found;
+}
+
+typedef struct ini_get_ctx
+{
+	const char *key;
+	char	   *value;
+} ini_get_ctx;
+
+static void
+ini_get_one(const char *k, const char *v, void *arg)
+{
+	ini_get_ctx *g = arg;
+
+	if (strcmp(k, g->key) == 0)
+	{
+		if (g->value)
+		{
+			memset(g->value, 0, strlen(g->value));
+			free(g->value);
+		}
+		g->value = vtp_strdup(v);
+	}
+}
+
+char *
+aws_ini_get(const char *text, const char *profile, bool config_style, const char *key)
+{
+	ini_get_ctx g = {key, NULL};
+
+	if (text == NULL)
+		return NULL;
+	ini_walk(text, profile, config_style, ini_get_one, &g);
+	return g.value;
+}
+
+static void
+ini_nothing(const char *k, const char *v, void *arg)
+{
+}
+
+bool
+aws_ini_has(const char *text, const char *profile, bool config_style)
+{
+	return text && ini_walk(text, profile, config_style, ini_nothing, NULL);
+}
+
+static void
+ini_static_keys(const char *k, const char *v, void *arg)
+{
+	sigv4_creds *c = arg;
+
+	if (strcmp(k, "aws_access_key_id") == 0)
+		vtp_strlcpy(c->access_key, v, sizeof(c->access_key));
+	else if (strcmp(k, "aws_secret_access_key") == 0)
+		vtp_strlcpy(c->secret_key, v, sizeof(c->secret_key));
+	else if (strcmp(k, "aws_session_token") == 0)
+		vtp_strlcpy(c->session_token, v, sizeof(c->session_token));
+}
+
+int
+aws_creds_parse(const char *text, const char *profile, sigv4_creds *c, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	/* a credentials file may also spell a section "[profile NAME]" */
+	if (!ini_walk(text, profile, false, ini_static_keys, c) &&
+		!(strcmp(profile, "default") != 0 && ini_walk(text, profile, true, ini_static_keys, c)))
 	{
 		snprintf(err, errlen, "profile \"%s\" not found in the credentials file", profile);
 		return -1;
 	}
 	if (c->access_key[0] == '\0' || c->secret_key[0] == '\0')
 	{
+		memset(c, 0, sizeof(*c));
 		snprintf(err, errlen, "profile \"%s\" lacks aws_access_key_id or aws_secret_access_key", profile);
 		return -1;
 	}
 	return 0;
 }
 
-int
-aws_creds_load(const char *profile, sigv4_creds *c, char *err, size_t errlen)
+bool
+aws_parse_iso8601(const char *s, long *out)
 {
-	const char *ak = getenv("AWS_ACCESS_KEY_ID");
-	const char *sk = getenv("AWS_SECRET_ACCESS_KEY");
-	const char *tok = getenv("AWS_SESSION_TOKEN");
-	const char *path = getenv("AWS_SHARED_CREDENTIALS_FILE");
-	vbuf		p = VBUF_INIT,
-				text = VBUF_INIT;
-	FILE	   *f;
-	char		chunk[4096];
-	size_t		n;
-	int			rc;
+	struct tm	tm;
+	int			n = 0;
+	long		t;
+	const char *p;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL ||
+		sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
+		return false;
+	if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+		tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return false;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = (long) timegm(&tm);
+	p = s + 19;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char) *p); p++)
+			;
+	if (*p == 'Z' && p[1] == '\0')
+		;
+	else if ((*p == '+' || *p == '-') && isdigit((unsigned char) p[1]) && isdigit((unsigned char) p[2]) &&
+			 p[3] == ':' && isdigit((unsigned char) p[4]) && isdigit((unsigned char) p[5]) && p[6] == '\0')
+	{
+		long		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600L + ((p[4] - '0') * 10 + (p[5] - '0')) * 60L;
+
+		t += *p == '+' ? -off : off;
+	}
+	else
+		return false;
+	*out = t;
+	return true;
+}
+
+int
+aws_creds_from_json(const char *text, size_t len, sigv4_creds *c, long *expires, char *err, size_t errlen)
+{
+	char		jerr[128];
+	json_value *v = json_parse(text, len, jerr, sizeof(jerr));
+	const char *ak,
+			   *sk,
+			   *tok,
+			   *exp,
+			   *code;
+	int			rc = -1;
 
 	memset(c, 0, sizeof(*c));
-	if (ak && ak[0] && sk && sk[0])
+	*expires = 0;
+	if (v == NULL || v->type != JSON_OBJECT)
+	{
+		/* jerr describes the syntax, never echoes the document */
+		snprintf(err, errlen, "the credentials document is not a JSON object%s%s", v ? "" : ": ", v ? "" : jerr);
+		json_free(v);
+		return -1;
+	}
+	ak = json_get_str(v, "AccessKeyId");
+	sk = json_get_str(v, "SecretAccessKey");
+	tok = json_get_str(v, "Token");
+	if (tok == NULL)
+		tok = json_get_str(v, "SessionToken");
+	exp = json_get_str(v, "Expiration");
+	code = json_get_str(v, "Code");
+	if (code && strcmp(code, "Success") != 0)
+		snprintf(err, errlen, "the credentials document says Code \"%.64s\"", code);
+	else if (json_get(v, "Version") && !(json_get_str(v, "Version") == NULL &&
+										 json_get(v, "Version")->type == JSON_NUMBER &&
+										 json_get(v, "Version")->num == 1))
+		snprintf(err, errlen, "credential_process output must have \"Version\": 1");
+	else if (ak == NULL || sk == NULL || ak[0] == '\0' || sk[0] == '\0')
+		snprintf(err, errlen, "the credentials document lacks AccessKeyId or SecretAccessKey");
+	else if (strlen(ak) >= sizeof(c->access_key) || strlen(sk) >= sizeof(c->secret_key) ||
+			 (tok && strlen(tok) >= sizeof(c->session_token)))
+		snprintf(err, errlen, "the credentials document holds a key or token that is too long");
+	else if (exp && exp[0] && !aws_parse_iso8601(exp, expires))
+		snprintf(err, errlen, "the credentials document's Expiration is not an ISO 8601 time");
+	else
 	{
 		vtp_strlcpy(c->access_key, ak, sizeof(c->access_key));
 		vtp_strlcpy(c->secret_key, sk, sizeof(c->secret_key));
 		if (tok)
 			vtp_strlcpy(c->session_token, tok, sizeof(c->session_token));
-		return 0;
+		rc = 0;
 	}
-	if (path && path[0])
-		vbuf_puts(&p, path);
-	else if (getenv("HOME"))
-		vbuf_printf(&p, "%s/.aws/credentials", getenv("HOME"));
-	else
-	{
-		snprintf(err, errlen, "no AWS credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set and HOME is unknown");
-		return -1;
-	}
-	f = fopen(p.data, "r");
-	if (f == NULL)
-	{
-		snprintf(err, errlen, "no AWS credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set and \"%s\" cannot be read", p.data);
-		vbuf_free(&p);
-		return -1;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && text.len < CREDS_FILE_MAX)
-		vbuf_append(&text, chunk, n);
-	fclose(f);
-	memset(chunk, 0, sizeof(chunk));
-	rc = aws_creds_parse(vbuf_str(&text), profile && profile[0] ? profile : "default", c, err, errlen);
-	memset(text.data, 0, text.len);
-	vbuf_free(&text);
-	vbuf_free(&p);
+	json_free(v);
 	return rc;
+}
+
+int
+aws_creds_from_sts(const char *xml, sigv4_creds *c, long *expires, char *err, size_t errlen)
+{
+	char		exp[64],
+				code[96],
+				msg[256];
+
+	memset(c, 0, sizeof(*c));
+	*expires = 0;
+	if (xml && strstr(xml, "<Error>"))
+	{
+		if (!aws_xml_value(xml, "Code", code, sizeof(code)))
+			vtp_strlcpy(code, "unknown", sizeof(code));
+		if (!aws_xml_value(xml, "Message", msg, sizeof(msg)))
+			msg[0] = '\0';
+		snprintf(err, errlen, "STS refused: %s%s%s", code, msg[0] ? ": " : "", msg);
+		return -1;
+	}
+	if (!aws_xml_value(xml, "AccessKeyId", c->access_key, sizeof(c->access_key)) ||
+		!aws_xml_value(xml, "SecretAccessKey", c->secret_key, sizeof(c->secret_key)) ||
+		!aws_xml_value(xml, "SessionToken", c->session_token, sizeof(c->session_token)) ||
+		!aws_xml_value(xml, "Expiration", exp, sizeof(exp)) ||
+		!aws_parse_iso8601(exp, expires) || c->access_key[0] == '\0' || c->secret_key[0] == '\0')
+	{
+		memset(c, 0, sizeof(*c));
+		snprintf(err, errlen, "the STS answer lacks credentials or their expiration");
+		return -1;
+	}
+	return 0;
+}
+
+long
+aws_creds_refresh_at(long loaded, long expires)
+{
+	long		margin;
+
+	if (expires == 0)
+		return 0;
+	/* as the SDKs: well before the end, but not before most of a short life */
+	margin = (expires - loaded) / 4;
+	if (margin > 300)
+		margin = 300;
+	if (margin < 1)
+		margin = 1;
+	return expires - margin;
+}
+
+bool
+aws_container_uri_allowed(const char *uri)
+{
+	const char *h;
+	char		host[256];
+	size_t		n;
+
+	if (strncmp(uri, "https://", 8) == 0)
+		return true;
+	if (strncmp(uri, "http://", 7) != 0)
+		return false;
+	h = uri + 7;
+	if (*h == '[')
+	{
+		n = strcspn(h, "]");
+		if (h[n] != ']')
+			return false;
+		n++;
+	}
+	else
+		n = strcspn(h, ":/?#");
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	/* the SDKs' rule: loopback, and the ECS and EKS Pod Identity agents */
+	if (strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == n)
+		return true;
+	return strcmp(host, "localhost") == 0 ||
+		strcmp(host, "[::1]") == 0 || strcmp(host, "169.254.170.2") == 0 ||
+		strcmp(host, "169.254.170.23") == 0 || strcmp(host, "[fd00:ec2::23]") == 0;
 }

@@ -75,7 +75,40 @@ vtp_aws_try_setup(aws_client *c, char *err, size_t errlen)
 	c->abort_check = pg_abort_check;
 	c->sleep_fn = pg_sleep_ms;
 	c->cb_arg = NULL;
-	return aws_creds_load(vtp_aws_profile, &c->creds, err, errlen) == 0;
+	if (aws_client_use_chain(c, vtp_aws_profile, err, errlen) != 0)
+		return false;
+	vtp_aws_note_credentials();
+	return true;
+}
+
+/*
+ * Say once per change which provider this process's credentials come from
+ * (never a key): LOG in background workers, DEBUG1 in sessions (which would
+ * otherwise each log it). Main thread only.
+ */
+void
+vtp_aws_note_credentials(void)
+{
+	static unsigned logged = 0;
+	aws_creds_info info;
+
+	if (!aws_creds_peek(&info) || info.generation == logged)
+		return;
+	logged = info.generation;
+	if (info.expires)
+	{
+		char		when[32];
+		time_t		t = (time_t) info.expires;
+		struct tm	tm;
+
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+		ereport(IsBackgroundWorker ? LOG : DEBUG1,
+				(errmsg("vtp: AWS credentials from %s (%s), temporary, expiring at %s",
+						info.provider, info.detail, when)));
+	}
+	else
+		ereport(IsBackgroundWorker ? LOG : DEBUG1,
+				(errmsg("vtp: AWS credentials from %s (%s)", info.provider, info.detail)));
 }
 
 /* As vtp_aws_try_setup, but ERROR (28000) without credentials. */
@@ -89,7 +122,7 @@ vtp_aws_setup(aws_client *c)
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("vtp has no AWS credentials"),
 				 errdetail("%s", err),
-				 errhint("Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the server's environment, or provide a shared credentials file.")));
+				 errhint("See \"Where vtp gets AWS credentials\" in docs/aws-setup.md: the server's environment (on Debian, /etc/postgresql/15/main/environment), the shared credentials or config file, a container or an instance role.")));
 }
 
 /*

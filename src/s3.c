@@ -456,7 +456,7 @@ s3_presign_url(aws_client *c, const char *method, const char *bucket, const char
 	s3_loc		l;
 	char		amz_date[17];
 
-	if (!s3_locate(c, bucket, key, &l, err))
+	if (aws_client_creds(c, err) != 0 || !s3_locate(c, bucket, key, &l, err))
 		return -1;
 	sigv4_amz_date(now, amz_date);
 	sigv4_presign(url, method, l.base.data, l.host.data, l.path.data, NULL, &c->creds,

@@ -153,8 +153,8 @@ define_gucs(void)
 				  "postgres", PGC_POSTMASTER, NULL);
 	define_string("vtp.aws_region", "AWS region used for signing and default endpoints.",
 				  &vtp_aws_region, "us-east-1", PGC_SIGHUP, NULL);
-	define_string("vtp.aws_profile", "Profile read from the AWS shared credentials file when the environment has no keys.",
-				  &vtp_aws_profile, "default", PGC_SIGHUP, NULL);
+	define_string("vtp.aws_profile", "Profile of the AWS shared credentials and config files; empty means AWS_PROFILE, else default.",
+				  &vtp_aws_profile, "", PGC_SIGHUP, NULL);
 	define_string("vtp.s3_endpoint", "S3 endpoint URL (path-style); empty means AWS.",
 				  &vtp_s3_endpoint, "", PGC_SIGHUP, NULL);
 	define_string("vtp.sqs_endpoint", "SQS endpoint URL; empty means AWS.",

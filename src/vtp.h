@@ -129,6 +129,7 @@ typedef enum vtp_abort_mode
 
 extern void vtp_aws_setup(aws_client *c);
 extern bool vtp_aws_try_setup(aws_client *c, char *err, size_t errlen);
+extern void vtp_aws_note_credentials(void);
 extern void vtp_aws_set_abort_mode(vtp_abort_mode m);
 extern void vtp_aws_request_abort(bool on);
 extern void vtp_aws_ereport(int elevel, const aws_error *err, const char *what);

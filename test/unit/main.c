@@ -13,6 +13,8 @@ main(void)
 	test_s3event();
 	test_sigv4();
 	test_creds();
+	test_creds_docs();
+	test_creds_chain();
 	test_ladder();
 	test_aws_xml();
 	test_names();

@@ -2,6 +2,7 @@
  * test_creds.c — the shared credentials file reader.
  */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "creds.h"
@@ -33,6 +34,224 @@ test_creds(void)
 	unsetenv("AWS_ACCESS_KEY_ID");
 	unsetenv("AWS_SECRET_ACCESS_KEY");
 	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/vtp-creds", 1);
+	setenv("AWS_CONFIG_FILE", "/nonexistent/vtp-config", 1);
 	CHECK(aws_creds_load("default", &c, err, sizeof(err)) == -1 && strstr(err, "cannot be read"));
+	CHECK(strstr(err, "/nonexistent/vtp-creds") != NULL);
 	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+	unsetenv("AWS_CONFIG_FILE");
+	aws_creds_reset();
+}
+
+/* The documents providers answer with, times, and the rules around them. */
+void
+test_creds_docs(void)
+{
+	sigv4_creds c;
+	long		t,
+				exp;
+	char		err[256];
+	char	   *v;
+	const char *conf =
+	"[default]\nregion = eu-west-1\n[profile app]\nrole_arn = arn:aws:iam::1:role/vtp\nsource_profile = base\n"
+	"s3 =\n  max_concurrent_requests = 4\n[app]\nrole_arn = wrong-section\n";
+
+	/* config files: "[profile NAME]", and "[default]" only for default */
+	v = aws_ini_get(conf, "app", true, "role_arn");
+	CHECK_STR(v, "arn:aws:iam::1:role/vtp");
+	free(v);
+	v = aws_ini_get(conf, "app", false, "role_arn");
+	CHECK_STR(v, "wrong-section");	/* the credentials file's spelling */
+	free(v);
+	v = aws_ini_get(conf, "default", true, "region");
+	CHECK_STR(v, "eu-west-1");
+	free(v);
+	CHECK(aws_ini_get(conf, "app", true, "max_concurrent_requests") == NULL);	/* nested, not the profile's */
+	CHECK(aws_ini_has(conf, "app", true) && !aws_ini_has(conf, "nope", true));
+
+	CHECK(aws_parse_iso8601("2026-12-02T05:00:00Z", &t) && t == 1796187600L);
+	CHECK(aws_parse_iso8601("2026-12-02T05:00:00.123Z", &t) && t == 1796187600L);
+	CHECK(aws_parse_iso8601("2026-12-02T06:00:00+01:00", &t) && t == 1796187600L);
+	CHECK(!aws_parse_iso8601("2026-12-02 05:00:00", &t));
+	CHECK(!aws_parse_iso8601("2026-13-02T05:00:00Z", &t));
+	CHECK(!aws_parse_iso8601("2026-12-02T05:00:00Zjunk", &t));
+
+	/* IMDS and the container endpoint */
+	{
+		const char *imds = "{\"Code\":\"Success\",\"LastUpdated\":\"2026-12-02T04:00:00Z\",\"Type\":\"AWS-HMAC\","
+		"\"AccessKeyId\":\"ASIAX\",\"SecretAccessKey\":\"sec\",\"Token\":\"tok\",\"Expiration\":\"2026-12-02T05:00:00Z\"}";
+
+		CHECK(aws_creds_from_json(imds, strlen(imds), &c, &exp, err, sizeof(err)) == 0);
+		CHECK_STR(c.access_key, "ASIAX");
+		CHECK_STR(c.session_token, "tok");
+		CHECK(exp == 1796187600L);
+	}
+	{
+		const char *bad = "{\"Code\":\"AssumeRoleUnauthorizedAccess\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"SECRETX\"}";
+
+		CHECK(aws_creds_from_json(bad, strlen(bad), &c, &exp, err, sizeof(err)) == -1 && strstr(err, "AssumeRoleUnauthorizedAccess"));
+		CHECK(strstr(err, "SECRETX") == NULL && c.secret_key[0] == '\0');
+	}
+	/* credential_process: Version 1, SessionToken, no Expiration = static */
+	{
+		const char *p = "{\"Version\": 1, \"AccessKeyId\":\"AKP\",\"SecretAccessKey\":\"SKP\",\"SessionToken\":\"STP\"}";
+		const char *p2 = "{\"Version\": 2, \"AccessKeyId\":\"AKP\",\"SecretAccessKey\":\"SKP\"}";
+
+		CHECK(aws_creds_from_json(p, strlen(p), &c, &exp, err, sizeof(err)) == 0 && exp == 0);
+		CHECK_STR(c.session_token, "STP");
+		CHECK(aws_creds_from_json(p2, strlen(p2), &c, &exp, err, sizeof(err)) == -1 && strstr(err, "Version"));
+		CHECK(aws_creds_from_json("not json SKP", 12, &c, &exp, err, sizeof(err)) == -1 && strstr(err, "SKP") == NULL);
+		CHECK(aws_creds_from_json("{\"AccessKeyId\":\"A\"}", 18, &c, &exp, err, sizeof(err)) == -1);
+	}
+	/* STS */
+	{
+		const char *ok = "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
+		"<AccessKeyId>ASIAW</AccessKeyId><SecretAccessKey>sw</SecretAccessKey><SessionToken>t&amp;w</SessionToken>"
+		"<Expiration>2026-12-02T05:00:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
+		const char *no = "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code>"
+		"<Message>Incorrect token audience</Message></Error></ErrorResponse>";
+
+		CHECK(aws_creds_from_sts(ok, &c, &exp, err, sizeof(err)) == 0 && exp == 1796187600L);
+		CHECK_STR(c.session_token, "t&w");
+		CHECK(aws_creds_from_sts(no, &c, &exp, err, sizeof(err)) == -1 && strstr(err, "InvalidIdentityToken"));
+	}
+
+	/* refresh: 5 minutes before for long lives, a quarter of a short one */
+	CHECK(aws_creds_refresh_at(1000, 1000 + 21600) == 1000 + 21600 - 300);
+	CHECK(aws_creds_refresh_at(1000, 1008) == 1006);
+	CHECK(aws_creds_refresh_at(1000, 0) == 0);
+
+	CHECK(aws_container_uri_allowed("http://169.254.170.2/v2/credentials/x"));
+	CHECK(aws_container_uri_allowed("http://169.254.170.23/v1/credentials"));
+	CHECK(aws_container_uri_allowed("http://127.0.0.1:8080/creds"));
+	CHECK(aws_container_uri_allowed("http://localhost/creds"));
+	CHECK(aws_container_uri_allowed("https://creds.example.com/x"));
+	CHECK(!aws_container_uri_allowed("http://creds.example.com/x"));
+	CHECK(!aws_container_uri_allowed("http://127.0.0.1.evil.com/x"));
+	CHECK(!aws_container_uri_allowed("file:///etc/passwd"));
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE	   *f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+}
+
+/*
+ * The chain without a network: profiles of the shared files, and
+ * credential_process run for real (/bin/sh). The providers that speak HTTP
+ * are tested against loopback servers in aws_live.
+ */
+void
+test_creds_chain(void)
+{
+	char		dir[] = "/tmp/vtp-creds-XXXXXX";
+	char		cred[256],
+				conf[256],
+				count[256],
+				text[2048];
+	sigv4_creds c;
+	aws_creds_info info;
+	aws_creds_config cfg = {"", "us-east-1"};
+	char		err[512];
+	unsigned	gen;
+
+	if (mkdtemp(dir) == NULL)
+	{
+		CHECK(!"mkdtemp");
+		return;
+	}
+	snprintf(cred, sizeof(cred), "%s/credentials", dir);
+	snprintf(conf, sizeof(conf), "%s/config", dir);
+	snprintf(count, sizeof(count), "%s/count", dir);
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unsetenv("AWS_PROFILE");
+	setenv("AWS_SHARED_CREDENTIALS_FILE", cred, 1);
+	setenv("AWS_CONFIG_FILE", conf, 1);
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+	write_file(cred, "[default]\naws_access_key_id = AKFILE\naws_secret_access_key = SKFILE\n"
+			   "[loop1]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = loop2\n"
+			   "[loop2]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = loop1\n");
+	snprintf(text, sizeof(text),
+			 "[profile proc]\ncredential_process = printf '{\"Version\":1,\"AccessKeyId\":\"AKPROC\",\"SecretAccessKey\":\"SKPROC\"}'\n"
+			 "[profile failing]\ncredential_process = echo nope >&2; exit 3\n"
+			 "[profile flood]\ncredential_process = head -c 100000 /dev/zero\n"
+			 "[profile expiring]\ncredential_process = echo x >> %s; printf '{\"Version\":1,\"AccessKeyId\":\"AKEXP%%s\",\"SecretAccessKey\":\"S\",\"SessionToken\":\"T\",\"Expiration\":\"%%s\"}' $(wc -l < %s) $(date -u -d '+4 seconds' +%%Y-%%m-%%dT%%H:%%M:%%SZ)\n"
+			 "[profile norole]\nrole_arn = arn:aws:iam::1:role/x\n"
+			 "[profile mfa]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = default\nmfa_serial = arn:aws:iam::1:mfa/u\n"
+			 "[profile badsource]\nrole_arn = arn:aws:iam::1:role/x\ncredential_source = Ec2InstanceMetadata\n"
+			 "[profile empty]\nregion = us-east-1\n",
+			 count, count);
+	write_file(conf, text);
+
+	aws_creds_reset();
+	CHECK(aws_creds_current(&cfg, &c, &info, err, sizeof(err)) == 0);
+	CHECK_STR(c.access_key, "AKFILE");
+	CHECK_STR(info.provider, "profile");
+	CHECK(strstr(info.detail, "default") != NULL && info.expires == 0);
+
+	/* AWS_PROFILE picks the profile when vtp.aws_profile is empty; the setting wins */
+	setenv("AWS_PROFILE", "proc", 1);
+	aws_creds_reset();
+	CHECK(aws_creds_current(&cfg, &c, &info, err, sizeof(err)) == 0);
+	CHECK_STR(c.access_key, "AKPROC");
+	CHECK_STR(info.provider, "credential-process");
+	cfg.profile = "default";
+	CHECK(aws_creds_current(&cfg, &c, &info, err, sizeof(err)) == 0);
+	CHECK_STR(c.access_key, "AKFILE");
+	unsetenv("AWS_PROFILE");
+
+	/* the environment comes first */
+	setenv("AWS_ACCESS_KEY_ID", "AKENV", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "SKENV", 1);
+	CHECK(aws_creds_current(&cfg, &c, &info, err, sizeof(err)) == 0);
+	CHECK_STR(c.access_key, "AKENV");
+	CHECK_STR(info.provider, "environment");
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+
+#define FAILS(p, needle) do { \
+	cfg.profile = (p); aws_creds_reset(); \
+	CHECK(aws_creds_current(&cfg, &c, &info, err, sizeof(err)) == -1 && strstr(err, (needle)) != NULL); \
+	if (!strstr(err, (needle))) fprintf(stderr, "  err: %s\n", err); \
+} while (0)
+	FAILS("failing", "exited with status 3");
+	FAILS("flood", "more than");
+	FAILS("norole", "no source_profile");
+	FAILS("mfa", "MFA");
+	FAILS("badsource", "AWS_EC2_METADATA_DISABLED");
+	FAILS("loop1", "chain longer");
+	FAILS("empty", "has no credentials");
+	FAILS("absent", "is not in");
+	CHECK(strstr(err, "SKFILE") == NULL && strstr(err, "AKFILE") == NULL);
+
+	/* temporary credentials are cached, then fetched again before they expire */
+	cfg.profile = "expiring";
+	aws_creds_reset();
+	CHECK(aws_creds_current(&cfg, &c, &info, err, sizeof(err)) == 0);
+	CHECK_STR(c.access_key, "AKEXP1");
+	CHECK(info.expires > 0);
+	gen = info.generation;
+	CHECK(aws_creds_current(&cfg, &c, &info, err, sizeof(err)) == 0);
+	CHECK_STR(c.access_key, "AKEXP1");	/* cached: the process ran once */
+	sleep(3);					/* 4 s life: refreshed after 3 */
+	CHECK(aws_creds_current(&cfg, &c, &info, err, sizeof(err)) == 0);
+	CHECK_STR(c.access_key, "AKEXP2");
+	CHECK(info.generation == gen + 1);
+	/* refused as expired: fetched anew at once */
+	aws_creds_invalidate();
+	CHECK(aws_creds_current(&cfg, &c, &info, err, sizeof(err)) == 0);
+	CHECK_STR(c.access_key, "AKEXP3");
+
+	aws_creds_reset();
+	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+	unsetenv("AWS_CONFIG_FILE");
+	unsetenv("AWS_EC2_METADATA_DISABLED");
+	unlink(cred);
+	unlink(conf);
+	unlink(count);
+	rmdir(dir);
 }

@@ -26,6 +26,8 @@ extern void test_json(void);
 extern void test_s3event(void);
 extern void test_sigv4(void);
 extern void test_creds(void);
+extern void test_creds_docs(void);
+extern void test_creds_chain(void);
 extern void test_ladder(void);
 extern void test_aws_xml(void);
 extern void test_names(void);
