@@ -33,7 +33,7 @@ VTP_INC = -Isrc -Ibgworker -Itranscoder
 PG_CPPFLAGS = -Isrc -Ibgworker -DVTP_VERSION='"$(EXTVERSION)"' $(shell pkg-config --cflags $(PKGS))
 PG_CFLAGS = $(WARN)
 SHLIB_LINK = $(shell pkg-config --libs $(PKGS))
-EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/bench/s3put test/results test/regression.* tmp_check \
+EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/unit/creds_live test/bench/s3put test/results test/regression.* tmp_check \
               test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http test/fuzz/fuzz_report test/fuzz/work \
               test/sandbox/escape
 
@@ -72,6 +72,9 @@ test/unit/run_tests: $(UNIT_SRC) test/unit/unit.h src/report.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(shell pkg-config --libs $(PKGS))
 
 test/unit/aws_live: test/unit/aws_live.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/aws.c src/s3.c src/s3list.c src/sqs.c
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS))
+
+test/unit/creds_live: test/unit/creds_live.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS))
 
 test/bench/s3put: test/bench/s3put.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/aws.c src/s3.c src/s3list.c src/sqs.c

@@ -41,14 +41,18 @@ echo "== AWS client against the emulator"
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 state=$(mktemp -u /tmp/vtp-emu.XXXXXX)
 AWS_ACCESS_KEY_ID=vtptestkey AWS_SECRET_ACCESS_KEY=vtptestsecret \
-  node test/emulator/server.mjs --port "$port" --backend-port 0 --state "$state" --max-seconds 600 >/dev/null 2>&1 &
+  node test/emulator/server.mjs --port "$port" --backend-port 0 --cred-port 0 --state "$state" --max-seconds 600 >/dev/null 2>&1 &
 emu=$!
 trap 'kill $emu 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do [ -s "$state" ] && break; sleep 0.1; done
-make -s test/unit/aws_live
+make -s test/unit/aws_live test/unit/creds_live
 tasks=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).tasks_queue_url)' "$state")
 AWS_ACCESS_KEY_ID=vtptestkey AWS_SECRET_ACCESS_KEY=vtptestsecret \
   ./test/unit/aws_live "http://127.0.0.1:$port" "$tasks"
+echo "== the AWS credential chain against loopback IMDSv2, ECS and STS"
+creds=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).cred_endpoint)' "$state")
+AWS_ACCESS_KEY_ID=vtptestkey AWS_SECRET_ACCESS_KEY=vtptestsecret \
+  ./test/unit/creds_live "http://127.0.0.1:$port" "$creds" "$tasks"
 kill $emu; wait $emu 2>/dev/null || true
 trap - EXIT
 rm -f "$state"

@@ -10,6 +10,10 @@
 // POST /__vtp/fail?method=PUT&path=/bucket/prefix&count=N makes the next N
 // matching S3 requests answer 503 SlowDown, as a throttling S3 does.
 //
+// --cred-port P (0: any) also starts loopback EC2 IMDSv2, ECS container and
+// STS endpoints (credserver.mjs) whose temporary keys this proxy accepts
+// until they expire; their base URL goes to the state file as cred_endpoint.
+//
 // Creates the buckets and queues vtp needs, then writes the endpoint and queue
 // URLs to the state file. Stops on SIGTERM/SIGINT, and by itself after
 // --max-seconds (default 4 h) so that nothing is left running.
@@ -17,6 +21,7 @@ import http from "node:http";
 import { writeFileSync, renameSync } from "node:fs";
 import { buildApp } from "fauxqs";
 import { verify } from "./sigcheck.mjs";
+import { startCredServer } from "./credserver.mjs";
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? acc.concat([[a.slice(2), all[i + 1]]]) : acc), []));
@@ -28,6 +33,28 @@ const creds = {
   secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY || "vtptestsecret",
 };
 const MAX_BODY = 64 * 1024 * 1024;
+// temporary keys issued by the credential services (credserver.mjs)
+const issuedKeys = new Map();
+const credSettings = { lifetime: parseInt(args["cred-lifetime"] || "3600", 10), staticAllowed: true };
+function lookupKey(accessKeyId, token, staticAllowed) {
+  if (accessKeyId === creds.accessKeyId)
+    return staticAllowed ? { creds } : { problem: { status: 403, code: "InvalidAccessKeyId",
+      message: "The AWS Access Key Id you provided does not exist in our records. (static keys are off)" } };
+  const k = issuedKeys.get(accessKeyId);
+  if (!k) return { problem: { status: 403, code: "InvalidAccessKeyId", message: "The AWS Access Key Id you provided does not exist in our records." } };
+  if (token !== k.sessionToken)
+    return { problem: { status: 400, code: "InvalidToken", message: "The provided token is malformed or otherwise invalid." } };
+  if (Date.now() >= k.expires) {
+    credSettings.stats.expired_rejections++;
+    return { problem: { status: 400, code: "ExpiredToken", message: "The provided token has expired." } };
+  }
+  return { creds: k };
+}
+credSettings.lookup = (ak, tok) => lookupKey(ak, tok, true);
+let credServer = null;
+if (args["cred-port"] !== undefined)
+  credServer = await startCredServer({ port: parseInt(args["cred-port"], 10), keys: issuedKeys, settings: credSettings });
+else credSettings.stats = { issued: {}, expired_rejections: 0, imdsv1_refused: 0 };
 let requests = 0, rejected = 0;
 
 const app = buildApp({ logger: false });
@@ -124,7 +151,7 @@ const proxy = http.createServer((req, res) => {
       return;
     }
     let problem;
-    try { problem = await verify(req, body, creds); }
+    try { problem = await verify(req, body, (ak, tok) => lookupKey(ak, tok, credSettings.staticAllowed)); }
     catch (e) { problem = { status: 403, code: "SignatureDoesNotMatch", message: String(e) }; }
     if (problem) {
       process.stderr.write(`emulator: rejected ${req.method} ${req.url}: ${problem.code}\n`);
@@ -173,7 +200,8 @@ function outage(seconds) {
 proxy.listen(port, "127.0.0.1", () => {
   const state = { endpoint: `http://127.0.0.1:${port}`, backend, region: "us-east-1",
     buckets, events_queue_url: events.url, events_dlq_url: events.dlq,
-    tasks_queue_url: tasks.url, tasks_dlq_url: tasks.dlq, pid: process.pid };
+    tasks_queue_url: tasks.url, tasks_dlq_url: tasks.dlq, pid: process.pid,
+    cred_endpoint: credServer ? `http://127.0.0.1:${credServer.address().port}` : null };
   if (args.state) { writeFileSync(args.state + ".tmp", JSON.stringify(state, null, 2)); renameSync(args.state + ".tmp", args.state); }
   process.stdout.write(JSON.stringify(state) + "\n");
 });
@@ -181,6 +209,7 @@ proxy.listen(port, "127.0.0.1", () => {
 function stop() {
   process.stderr.write(`emulator: stopping after ${requests} requests (${rejected} rejected)\n`);
   proxy.close();
+  if (credServer) credServer.close();
   app.close().finally(() => process.exit(0));
 }
 process.on("SIGTERM", stop);

@@ -28,8 +28,17 @@ function amzDateToDate(s) {
   return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
 }
 
+const UNKNOWN_KEY = { status: 403, code: "InvalidAccessKeyId", message: "The AWS Access Key Id you provided does not exist in our records." };
+
+// keys: the one static key {accessKeyId, secretAccessKey}, or a function
+// (accessKeyId, sessionToken) -> {creds} | {problem} for issued temporary keys.
+function resolveKey(keys, accessKey, token) {
+  if (typeof keys === "function") return keys(accessKey, token);
+  return accessKey === keys.accessKeyId ? { creds: keys } : { problem: UNKNOWN_KEY };
+}
+
 // Returns null when the request is properly signed, else {status, code, message}.
-export async function verify(req, body, creds) {
+export async function verify(req, body, keys) {
   const url = req.url;
   const qi = url.indexOf("?");
   const rawPath = qi < 0 ? url : url.slice(0, qi);
@@ -37,14 +46,15 @@ export async function verify(req, body, creds) {
   const auth = req.headers["authorization"];
 
   if (!auth) {
-    if ("X-Amz-Signature" in query) return verifyPresigned(req, rawPath, query, creds);
+    if ("X-Amz-Signature" in query) return verifyPresigned(req, rawPath, query, keys);
     return { status: 403, code: "MissingAuthenticationToken", message: "Request is missing Authentication Token" };
   }
   const m = AUTH_RE.exec(auth);
   if (!m) return { status: 403, code: "IncompleteSignature", message: "Authorization header is malformed" };
   const [, accessKey, date8, region, service, signedHeaders, signature] = m;
-  if (accessKey !== creds.accessKeyId)
-    return { status: 403, code: "InvalidAccessKeyId", message: "The AWS Access Key Id you provided does not exist in our records." };
+  const found = resolveKey(keys, accessKey, req.headers["x-amz-security-token"]);
+  if (found.problem) return found.problem;
+  const creds = found.creds;
   const amzDate = req.headers["x-amz-date"];
   const when = amzDateToDate(amzDate);
   if (!when || amzDate.slice(0, 8) !== date8)
@@ -89,14 +99,15 @@ export async function verify(req, body, creds) {
   return null;
 }
 
-async function verifyPresigned(req, rawPath, query, creds) {
+async function verifyPresigned(req, rawPath, query, keys) {
   const cred = String(query["X-Amz-Credential"] || "").split("/");
   const when = amzDateToDate(query["X-Amz-Date"]);
   const expires = parseInt(query["X-Amz-Expires"] || "", 10);
   if (query["X-Amz-Algorithm"] !== "AWS4-HMAC-SHA256" || cred.length !== 5 || !when || !(expires > 0))
     return { status: 403, code: "AuthorizationQueryParametersError", message: "malformed presigned URL" };
-  if (cred[0] !== creds.accessKeyId)
-    return { status: 403, code: "InvalidAccessKeyId", message: "The AWS Access Key Id you provided does not exist in our records." };
+  const found = resolveKey(keys, cred[0], query["X-Amz-Security-Token"]);
+  if (found.problem) return found.problem;
+  const creds = found.creds;
   if (Date.now() > when.getTime() + expires * 1000)
     return { status: 403, code: "AccessDenied", message: "Request has expired" };
   const names = String(query["X-Amz-SignedHeaders"] || "").split(";");
