@@ -48,6 +48,7 @@ function lookupKey(accessKeyId, token, staticAllowed) {
     credSettings.stats.expired_rejections++;
     return { problem: { status: 400, code: "ExpiredToken", message: "The provided token has expired." } };
   }
+  credSettings.stats.accepted_temporary = (credSettings.stats.accepted_temporary || 0) + 1;
   return { creds: k };
 }
 credSettings.lookup = (ak, tok) => lookupKey(ak, tok, true);
@@ -153,6 +154,11 @@ const proxy = http.createServer((req, res) => {
     let problem;
     try { problem = await verify(req, body, (ak, tok) => lookupKey(ak, tok, credSettings.staticAllowed)); }
     catch (e) { problem = { status: 403, code: "SignatureDoesNotMatch", message: String(e) }; }
+    // which of vtp's own requests (its User-Agent) came with the static key
+    if (!problem && String(req.headers["user-agent"] || "").startsWith("vtp/") &&
+        (String(req.headers.authorization || "").includes(`Credential=${creds.accessKeyId}/`) ||
+         req.url.includes(`X-Amz-Credential=${creds.accessKeyId}%2F`)))
+      credSettings.stats.static_by_vtp = (credSettings.stats.static_by_vtp || 0) + 1;
     if (problem) {
       process.stderr.write(`emulator: rejected ${req.method} ${req.url}: ${problem.code}\n`);
       reject(res, service, problem);

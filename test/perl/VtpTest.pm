@@ -21,8 +21,11 @@ our $ACCESS_KEY = 'vtptestkey';
 our $SECRET_KEY = 'vtptestsecret';
 my $emu;
 
+# start_emulator(cred => 1) also starts the loopback IMDSv2/ECS/STS
+# endpoints (credserver.mjs); their base URL is $s->{cred_endpoint}.
 sub start_emulator
 {
+	my (%opt) = @_;
 	my $port = PostgreSQL::Test::Cluster::get_free_port();
 	my $backend = PostgreSQL::Test::Cluster::get_free_port();
 	my $state = "$PostgreSQL::Test::Utils::tmp_check/emulator-$port.json";
@@ -32,7 +35,8 @@ sub start_emulator
 	$ENV{AWS_SECRET_ACCESS_KEY} = $SECRET_KEY;
 	delete $ENV{AWS_SESSION_TOKEN};
 	$emu = IPC::Run::start([ 'node', 'test/emulator/server.mjs', '--port', $port,
-		'--backend-port', $backend, '--state', $state, '--max-seconds', '3600' ],
+		'--backend-port', $backend, '--state', $state, '--max-seconds', '3600',
+		($opt{cred} ? ('--cred-port', '0') : ()) ],
 		'>', $log, '2>>', $log);
 	for (1 .. 300)
 	{
