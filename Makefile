@@ -34,7 +34,7 @@ PG_CPPFLAGS = -Isrc -Ibgworker -DVTP_VERSION='"$(EXTVERSION)"' $(shell pkg-confi
 PG_CFLAGS = $(WARN)
 SHLIB_LINK = $(shell pkg-config --libs $(PKGS))
 EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/unit/creds_live test/bench/s3put test/results test/regression.* tmp_check \
-              test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http test/fuzz/fuzz_report test/fuzz/work \
+              test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http test/fuzz/fuzz_report test/fuzz/fuzz_creds test/fuzz/work \
               test/sandbox/escape
 
 PG_CONFIG ?= pg_config
@@ -95,7 +95,7 @@ sandboxtest: test/sandbox/escape vtp-transcode
 FUZZ_CC = clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer $(WARN) $(VTP_INC) -DVTP_VERSION='"$(EXTVERSION)"'
 FUZZ_AWS = src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/aws.c src/s3.c src/s3list.c src/sqs.c
-FUZZERS = test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http test/fuzz/fuzz_report
+FUZZERS = test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http test/fuzz/fuzz_report test/fuzz/fuzz_creds
 
 test/fuzz/fuzz_s3event: test/fuzz/fuzz_s3event.c src/s3event.c src/json.c src/buf.c src/names.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto)
@@ -109,6 +109,9 @@ test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http_limits.
 
 test/fuzz/fuzz_report: test/fuzz/fuzz_report.c src/report.c src/report.h src/json.c src/buf.c src/ladder.c src/names.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs libcrypto)
+
+test/fuzz/fuzz_creds: test/fuzz/fuzz_creds.c src/creds.c src/creds.h src/json.c src/buf.c src/aws.c src/sigv4.c src/credchain.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS)) -lpthread
 
 fuzzers: $(FUZZERS)
 

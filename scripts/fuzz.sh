@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 seconds=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-s3event sigv4 http report}
+targets=${FUZZ_TARGETS:-s3event sigv4 http report creds}
 make -s fuzzers 2>&1 | grep -v 'overriding recipe\|ignoring old recipe' || true
 status=0
 for t in $targets; do
