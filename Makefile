@@ -8,7 +8,7 @@
 #   make soak    a long run of random faults over VTP_SOAK_VIDEOS uploads
 
 EXTENSION = vtp
-EXTVERSION = 1.2
+EXTVERSION = 1.3
 MODULE_big = vtp
 OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o src/credchain.o \
        src/ladder.o src/names.o src/aws.o src/s3.o src/s3list.o src/sqs.o src/pgaws.o \
@@ -17,7 +17,7 @@ OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o src/
        bgworker/worker.o bgworker/ingest.o bgworker/child.o bgworker/supervise.o \
        bgworker/transcode.o bgworker/transfer.o bgworker/reconcile.o \
        src/report.o bgworker/linebuf.o bgworker/sandbox_check.o
-DATA = vtp--1.0.sql vtp--1.0--1.1.sql vtp--1.2.sql vtp--1.1--1.2.sql
+DATA = vtp--1.0.sql vtp--1.0--1.1.sql vtp--1.2.sql vtp--1.1--1.2.sql vtp--1.3.sql vtp--1.2--1.3.sql
 PGFILEDESC = "vtp - video transcoding pipeline"
 
 REGRESS = vtp_grants vtp_upgrade vtp_schema vtp_api vtp_ops vtp_trust

@@ -7,10 +7,14 @@
  */
 #include "vtp.h"
 
+#include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/interrupt.h"
 #include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include "creds.h"
@@ -179,4 +183,41 @@ vtp_scratch_path(void)
 	if (vtp_scratch_dir && vtp_scratch_dir[0])
 		return pstrdup(vtp_scratch_dir);
 	return psprintf("%s/base/pgsql_tmp/vtp", DataDir);
+}
+
+PG_FUNCTION_INFO_V1(vtp_aws_credentials);
+
+/*
+ * vtp_aws_credentials(): which provider of the chain answers for this
+ * backend (the same environment and files as the workers), or why none does.
+ */
+Datum
+vtp_aws_credentials(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	aws_client	c;
+	char		err[1024];
+	aws_creds_info info;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "vtp_aws_credentials must return a record");
+	if (vtp_aws_try_setup(&c, err, sizeof(err)) && aws_creds_peek(&info))
+	{
+		values[0] = CStringGetTextDatum(info.provider);
+		values[1] = CStringGetTextDatum(info.detail);
+		if (info.expires)
+			values[2] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) info.expires));
+		else
+			nulls[2] = true;
+		nulls[3] = true;
+	}
+	else
+	{
+		nulls[0] = nulls[1] = nulls[2] = true;
+		values[3] = CStringGetTextDatum(err);
+	}
+	aws_client_cleanup(&c);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }

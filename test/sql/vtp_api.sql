@@ -34,3 +34,7 @@ SELECT url LIKE '%/uploads/' || video_id || '/upload?%' AS unnamed FROM vtp_crea
 SELECT vtp_create_upload('x', '0 seconds');
 SELECT vtp_create_upload('x', '8 days');
 SELECT count(*) FROM vtp_output_urls('00000000-0000-4000-8000-000000000000');
+-- which provider of the credential chain answers (never a key)
+SELECT provider, detail ~ '^profile regress in .*/test/regress-credentials$' AS from_the_file,
+       expires_at, error FROM vtp_aws_credentials();
+SELECT count(*) FROM vtp_aws_credentials() r WHERE r::text ~ 'AKIDREGRES';

@@ -14,7 +14,7 @@ SELECT length(vtp_create_token('app')) AS token_length;
 
 ALTER EXTENSION vtp UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'vtp';
--- 1.0's rows, with what 1.1 and 1.2 know about them
+-- 1.0's rows, with what 1.1, 1.2 and 1.3 know about them
 SELECT key, status, attempts, error_code, failed_at = '2026-11-01 10:00+00' AS failed_at_kept,
        source_deleted_at IS NOT NULL AS original_removed, updated_at > '2026-11-01 10:00+00' AS touched
   FROM vtp_videos ORDER BY key;

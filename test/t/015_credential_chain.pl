@@ -73,6 +73,8 @@ cmp_ok($n, '>=', 4, "each worker logs the provider and each refresh ($n lines)")
 unlike($log, qr/ASIA[0-9A-F]{16}/, 'no issued access key id in the log');
 
 # a SQL function in a session goes through the same chain
+is($node->safe_psql('postgres', q{SELECT provider || ' ' || detail || ' ' || (expires_at > now()) || ' ' || (error IS NULL) FROM vtp_aws_credentials()}),
+	'instance-metadata role vtp-instance-role true true', 'vtp_aws_credentials() names the provider and its expiry');
 my $url = $node->safe_psql('postgres', q{SELECT url FROM vtp_output_urls((SELECT id FROM vtp_videos WHERE key = 'uploads/cred/a.mp4'), '10 minutes') LIMIT 1});
 like($url, qr/X-Amz-Security-Token=/, 'a presigned URL from a session carries the session token');
 my ($out, $err);
