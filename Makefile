@@ -43,7 +43,7 @@ include $(PGXS)
 
 # PGXS tracks no header dependencies: rebuild every object when a header changes
 # (a stale object with an old struct layout is silent memory corruption)
-$(OBJS): $(wildcard src/*.h bgworker/*.h)
+$(OBJS): $(wildcard src/*.h bgworker/*.h) Makefile
 
 # --- the transcoder helper: its own program, the only one linking libav ---
 HELPER_SRC = transcoder/main.c transcoder/pipeline.c transcoder/probe.c transcoder/audio.c transcoder/sandbox.c transcoder/sandbox_check.c \

@@ -17,6 +17,8 @@
 #include "utils/tuplestore.h"
 #include "utils/uuid.h"
 
+#include "creds.h"
+
 #define MAX_PRESIGN_SECONDS (7 * 24 * 3600)	/* SigV4's limit */
 
 PG_FUNCTION_INFO_V1(vtp_create_upload);
@@ -33,6 +35,25 @@ expiry_seconds(Datum interval)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("expires_in must be between 1 second and 7 days")));
 	return (long) secs;
+}
+
+/*
+ * A URL signed with temporary credentials stops working when they expire,
+ * whatever X-Amz-Expires says: shorten it to their remaining life, and say
+ * so, so that the expires_at handed out is the true one.
+ */
+static long
+clamp_to_credentials(long expires, long now)
+{
+	aws_creds_info info;
+
+	if (!aws_creds_peek(&info) || info.expires == 0 || info.expires - now >= expires)
+		return expires;
+	ereport(NOTICE,
+			(errmsg("the URL expires in %ld s, not %ld s: it is signed with temporary AWS credentials (%s) that expire then",
+					info.expires - now > 1 ? info.expires - now : 1, expires, info.provider),
+			 errhint("For longer-lived URLs, sign with a role session of longer duration (duration_seconds) or static keys.")));
+	return info.expires - now > 1 ? info.expires - now : 1;
 }
 
 /* A URL that could not be made: its bucket is not a valid S3 bucket name. */
@@ -69,6 +90,7 @@ vtp_create_upload(PG_FUNCTION_ARGS)
 	key = psprintf("%s%s/%s", vtp_upload_prefix, id, safe);
 
 	vtp_aws_setup(&c);
+	expires = clamp_to_credentials(expires, now);
 	rc = s3_presign_url(&c, "PUT", vtp_temp_bucket, key, now, expires, &url, &err);
 	aws_client_cleanup(&c);
 	if (rc != 0)
@@ -103,6 +125,8 @@ vtp_output_urls(PG_FUNCTION_ARGS)
 	if (SPI_execute_with_args(sql, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "vtp: could not read renditions");
 	vtp_aws_setup(&c);
+	if (SPI_processed > 0)
+		expires = clamp_to_credentials(expires, now);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];

@@ -82,5 +82,16 @@ IPC::Run::run([ 'node', '-e', 'fetch(process.argv[1]).then(r => console.log(r.st
 chomp $out;
 is($out, '200', 'and the proxy accepts it');
 
+
+# a URL asked for longer than the temporary credentials live is shortened to
+# their life, and says so: expires_at is the true one
+# (each session fetches its own: a new backend is a new process)
+control('lifetime=900');
+my ($rc, $stdout, $stderr) = $node->psql('postgres',
+	q{SELECT round(extract(epoch FROM expires_at - now()) / 60) FROM vtp_create_upload('x.mp4', '6 hours')});
+ok($stdout =~ /^\d+$/ && $stdout >= 14 && $stdout <= 15, "an upload URL for 6 hours with 15-minute credentials expires with them ($stdout min)");
+like($stderr, qr/NOTICE:  the URL expires in \d+ s, not 21600 s: it is signed with temporary AWS credentials \(instance-metadata\)/,
+	'and a NOTICE says why');
+
 $node->stop;
 done_testing();
