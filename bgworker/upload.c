@@ -36,6 +36,7 @@
 static upload_server srv;
 static MemoryContext request_cxt;
 static long internal_errors;
+static long deferred_uploads;	/* stored, the row not written: answered 202 */
 
 static void
 stop_http(int code, Datum arg)
@@ -191,10 +192,21 @@ serve_one(upq_req *r)
 		r->body = NULL;
 		r->status = 500;
 		strlcpy(r->message, "internal error", sizeof(r->message));
-		internal_errors++;
-		ereport(LOG, (errcode(e->sqlerrcode),
-					  errmsg("vtp upload: request failed with SQLSTATE %s, answered 500: %s",
-							 unpack_sql_state(e->sqlerrcode), e->message)));
+		if (r->kind == UPQ_REGISTER)
+		{
+			/* stored already: the HTTP side answers 202, the notification registers it */
+			deferred_uploads++;
+			ereport(LOG, (errcode(e->sqlerrcode),
+						  errmsg("vtp upload: recording upload %s failed with SQLSTATE %s, answered 202 (it is registered from its S3 notification): %s",
+								 r->id, unpack_sql_state(e->sqlerrcode), e->message)));
+		}
+		else
+		{
+			internal_errors++;
+			ereport(LOG, (errcode(e->sqlerrcode),
+						  errmsg("vtp upload: request failed with SQLSTATE %s, answered 500: %s",
+								 unpack_sql_state(e->sqlerrcode), e->message)));
+		}
 		FreeErrorData(e);
 	}
 	PG_END_TRY();
@@ -228,7 +240,8 @@ log_refusals(void)
 				slow,
 				auth,
 				overload,
-				errors;
+				errors,
+				deferred;
 
 	if (!TimestampDifferenceExceeds(last, now, REFUSALS_LOG_INTERVAL_MS))
 		return;
@@ -240,12 +253,14 @@ log_refusals(void)
 	overload = atomic_exchange(&srv.refused.overload, 0);
 	errors = internal_errors;
 	internal_errors = 0;
-	if (per_addr + header + slow + auth + overload + errors > 0)
+	deferred = deferred_uploads;
+	deferred_uploads = 0;
+	if (per_addr + header + slow + auth + overload + errors + deferred > 0)
 		ereport(LOG, (errmsg("vtp upload: refused since the last report: %ld connections over vtp.upload_max_per_address, "
 							 "%ld past vtp.upload_header_timeout, %ld bodies below vtp.upload_min_rate, "
 							 "%ld requests throttled after failed tokens, %ld connections over the server's limit; "
-							 "%ld requests answered 500",
-							 per_addr, header, slow, auth, overload, errors)));
+							 "%ld requests answered 500, %ld stored uploads answered 202 (the database step failed)",
+							 per_addr, header, slow, auth, overload, errors, deferred)));
 }
 
 void
