@@ -9,6 +9,11 @@
 // its buckets and queues, as a restarted S3/SQS endpoint would.
 // POST /__vtp/fail?method=PUT&path=/bucket/prefix&count=N makes the next N
 // matching S3 requests answer 503 SlowDown, as a throttling S3 does.
+// SQS's rule that a message stays invisible at most 12 h after its receive
+// (fauxqs checks only each call's value against 43200) is enforced here:
+// a ChangeMessageVisibility past it answers InvalidParameterValue, as AWS
+// does. --sqs-max-visibility N, or POST /__vtp/sqs-max-visibility?seconds=N,
+// lowers the 12 h for tests.
 //
 // Creates the buckets and queues vtp needs, then writes the endpoint and queue
 // URLs to the state file. Stops on SIGTERM/SIGINT, and by itself after
@@ -29,6 +34,8 @@ const creds = {
 };
 const MAX_BODY = 64 * 1024 * 1024;
 let requests = 0, rejected = 0;
+let sqsMaxVisibility = parseInt(args["sqs-max-visibility"] || "43200", 10);
+const receivedAt = new Map(); // ReceiptHandle -> when its ReceiveMessage came in (ms)
 
 const app = buildApp({ logger: false });
 await app.listen({ host: "127.0.0.1", port: backendPort });
@@ -117,6 +124,11 @@ const proxy = http.createServer((req, res) => {
         return;
       }
     }
+    if (req.method === "POST" && req.url.startsWith("/__vtp/sqs-max-visibility")) {
+      sqsMaxVisibility = +(new URLSearchParams(req.url.split("?")[1] || "").get("seconds") || 43200);
+      res.writeHead(200); res.end(`${sqsMaxVisibility}\n`);
+      return;
+    }
     if (req.method === "POST" && req.url.startsWith("/__vtp/outage")) {
       const seconds = +(new URLSearchParams(req.url.split("?")[1] || "").get("seconds") || 30);
       res.writeHead(200); res.end("down\n");
@@ -131,12 +143,40 @@ const proxy = http.createServer((req, res) => {
       reject(res, service, problem);
       return;
     }
+    const action = service === "sqs" ? String(req.headers["x-amz-target"]).replace(/^AmazonSQS\./, "") : "";
+    const started = Date.now();
+    if (action === "ChangeMessageVisibility" || action === "DeleteMessage") {
+      let b = {};
+      try { b = JSON.parse(body.toString() || "{}"); } catch { b = {}; }
+      const at = receivedAt.get(b.ReceiptHandle);
+      if (action === "DeleteMessage") receivedAt.delete(b.ReceiptHandle);
+      else if (at !== undefined && (started - at) / 1000 + Number(b.VisibilityTimeout) > sqsMaxVisibility) {
+        process.stderr.write(`emulator: refused ChangeMessageVisibility ${b.VisibilityTimeout} s, ${Math.round((started - at) / 1000)} s after the receive\n`);
+        reject(res, "sqs", { status: 400, code: "InvalidParameterValue",
+          message: `Value ${b.VisibilityTimeout} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [${sqsMaxVisibility} seconds].` });
+        return;
+      }
+    }
     const t = service === "s3" ? parseTarget(req.url) : null;
     if (t && req.method === "GET" && !t.key && t.q.has("uploads")) { listUploads(res, t.bucket); return; }
     const headers = { ...req.headers };
     delete headers["content-length"];
     delete headers["transfer-encoding"];
     const up = http.request(backend + req.url, { method: req.method, headers: { ...headers, "content-length": body.length } }, (ur) => {
+      if (action === "ReceiveMessage" && ur.statusCode < 300) {
+        const parts = [];
+        ur.on("data", (c) => parts.push(c));
+        ur.on("end", () => {
+          const out = Buffer.concat(parts);
+          try {
+            for (const m of JSON.parse(out.toString() || "{}").Messages || []) receivedAt.set(m.ReceiptHandle, started);
+          } catch { /* not JSON: passed on as it is */ }
+          if (receivedAt.size > 100000) receivedAt.delete(receivedAt.keys().next().value);
+          res.writeHead(ur.statusCode, ur.headers);
+          res.end(out);
+        });
+        return;
+      }
       if (t && t.key && ur.statusCode < 300) {
         if (req.method === "POST" && t.q.has("uploads")) {
           const parts = [];
