@@ -59,7 +59,8 @@ extern bool task_heartbeat(task *t, bool force);
 
 /*
  * Would extending a message received at received_at by visibility seconds
- * at now go past max_visibility (SQS: 12 h from the receive)? (transcode.c)
+ * at now go past max_visibility (SQS: 12 h from the receive), with a few
+ * seconds to spare? (transcode.c)
  */
 extern bool task_message_must_go(time_t received_at, time_t now, int visibility, int max_visibility);
 

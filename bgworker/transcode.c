@@ -42,6 +42,7 @@
  * production.
  */
 #define SQS_MAX_VISIBILITY 43200
+#define SQS_VISIBILITY_MARGIN 5	/* time() is whole seconds, and the request takes a while to arrive */
 #define TEST_MAX_VISIBILITY_ENV "VTP_TEST_SQS_MAX_VISIBILITY"
 
 /* A task of another catalog is handed back after this, and reported at most once per interval. */
@@ -211,7 +212,7 @@ task_heartbeat(task *t, bool force)
 bool
 task_message_must_go(time_t received_at, time_t now, int visibility, int max_visibility)
 {
-	return (long) (now - received_at) + visibility > max_visibility;
+	return (long) (now - received_at) + visibility + SQS_VISIBILITY_MARGIN > max_visibility;
 }
 
 static void
