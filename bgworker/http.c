@@ -266,6 +266,24 @@ finish_upload(upload *u, struct MHD_Connection *con)
 	memset(&r, 0, sizeof(r));
 	http_conn_busy(con, true);
 	st = s3_stream_finish(&u->st, r.etag, sizeof(r.etag), &err);
+	if (st != 0)
+	{
+		/*
+		 * The last step may have worked with its answer lost (a retried
+		 * CompleteMultipartUpload then says NoSuchUpload): the key is this
+		 * upload's alone, so an object there of the size received is it,
+		 * and it will become the video whatever is answered. Look before
+		 * answering a 5xx that a client would retry into a second video.
+		 */
+		s3_object_info info;
+		aws_error	herr;
+
+		if (s3_head(&u->c, u->st.bucket, u->key, &info, &herr) == 0 && info.size == u->received)
+		{
+			snprintf(r.etag, sizeof(r.etag), "%s", info.etag);
+			st = 0;
+		}
+	}
 	http_conn_busy(con, false);
 	if (st != 0)
 	{
