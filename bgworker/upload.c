@@ -32,6 +32,7 @@
 #define ANSWER_TIMEOUT_MS 20000	/* a whole answer */
 #define ANSWER_LOCK_TIMEOUT "10s"	/* one lock wait (a DBA's LOCK, a long ALTER) */
 #define REFUSALS_LOG_INTERVAL_MS 10000
+#define VTP_S3_MAX_PARTS 10000	/* S3's most parts in one multipart upload (s3_int.h's S3_MAX_PARTS) */
 
 static upload_server srv;
 static MemoryContext request_cxt;
@@ -50,17 +51,44 @@ stop_http(int code, Datum arg)
 	}
 }
 
+/*
+ * vtp.upload_max_bytes, within what one multipart upload can hold: S3 takes
+ * at most 10,000 parts of vtp.s3_part_size (a body of unknown length cannot
+ * grow its parts as it goes). Beyond, the endpoint answers 413 up front
+ * rather than fail after streaming 10,000 parts; a WARNING says so once per
+ * setting.
+ */
+static int64
+upload_limit(void)
+{
+	int64		want = (int64) vtp_upload_max_mb * 1024 * 1024;
+	int64		most = (int64) VTP_S3_MAX_PARTS * vtp_part_size_mb * 1024 * 1024;
+	static int64 warned_for = -1;
+
+	if (want <= most)
+		return want;
+	if (warned_for != want)
+		ereport(WARNING,
+				(errmsg("vtp upload: vtp.upload_max_bytes (%d MB) is more than a multipart upload of 10,000 parts of vtp.s3_part_size (%d MB) can hold: uploads are limited to %lld MB",
+						vtp_upload_max_mb, vtp_part_size_mb, (long long) (most / (1024 * 1024))),
+				 errhint("Raise vtp.s3_part_size to at least vtp.upload_max_bytes / 10000.")));
+	warned_for = want;
+	return most;
+}
+
 /* Copy settings and credentials for the HTTP threads (under their lock). */
 static void
 publish_settings(aws_client *c)
 {
+	int64		max_bytes = upload_limit();	/* may log: not under the lock */
+
 	pthread_mutex_lock(&srv.cfg_mu);
 	aws_client_cleanup(&srv.tmpl);
 	srv.tmpl = *c;
 	srv.tmpl.curl = NULL;
 	strlcpy(srv.temp_bucket, vtp_temp_bucket, sizeof(srv.temp_bucket));
 	strlcpy(srv.prefix, vtp_upload_prefix, sizeof(srv.prefix));
-	srv.max_bytes = (int64) vtp_upload_max_mb * 1024 * 1024;
+	srv.max_bytes = max_bytes;
 	srv.max_concurrent = vtp_upload_max_concurrent;
 	srv.max_per_address = vtp_upload_max_per_address;
 	srv.header_timeout_s = vtp_upload_header_timeout_s;
