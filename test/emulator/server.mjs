@@ -8,7 +8,9 @@
 // for N seconds — connections are cut and refused — while the backend keeps
 // its buckets and queues, as a restarted S3/SQS endpoint would.
 // POST /__vtp/fail?method=PUT&path=/bucket/prefix&count=N makes the next N
-// matching S3 requests answer 503 SlowDown, as a throttling S3 does.
+// matching S3 requests answer 503 SlowDown, as a throttling S3 does; with
+// &query=uploadId only requests whose query string holds that, and with
+// &after=1 the request is carried out first and only its answer is lost.
 // SQS's rule that a message stays invisible at most 12 h after its receive
 // (fauxqs checks only each call's value against 43200) is enforced here:
 // a ChangeMessageVisibility past it answers InvalidParameterValue, as AWS
@@ -111,17 +113,24 @@ const proxy = http.createServer((req, res) => {
     if (req.url === "/health") { res.writeHead(200); res.end("ok"); return; }
     if (req.method === "POST" && req.url.startsWith("/__vtp/fail")) {
       const q = new URLSearchParams(req.url.split("?")[1] || "");
-      failRules.push({ method: q.get("method") || "", path: q.get("path") || "/", count: +(q.get("count") || 1) });
+      failRules.push({ method: q.get("method") || "", path: q.get("path") || "/", count: +(q.get("count") || 1),
+        query: q.get("query") || "", after: q.get("after") === "1" });
       res.writeHead(200); res.end("ok\n");
       return;
     }
+    let loseAnswer = false;
     {
       const path = decodeURIComponent(req.url.split("?")[0]);
-      const rule = failRules.find((r) => r.count > 0 && (!r.method || r.method === req.method) && path.startsWith(r.path));
+      const query = req.url.split("?")[1] || "";
+      const rule = failRules.find((r) => r.count > 0 && (!r.method || r.method === req.method) && path.startsWith(r.path) &&
+        (!r.query || query.includes(r.query)));
       if (rule) {
         rule.count--;
-        reject(res, "s3", { status: 503, code: "SlowDown", message: "Please reduce your request rate." });
-        return;
+        if (rule.after) loseAnswer = true;
+        else {
+          reject(res, "s3", { status: 503, code: "SlowDown", message: "Please reduce your request rate." });
+          return;
+        }
       }
     }
     if (req.method === "POST" && req.url.startsWith("/__vtp/sqs-max-visibility")) {
@@ -163,6 +172,15 @@ const proxy = http.createServer((req, res) => {
     delete headers["content-length"];
     delete headers["transfer-encoding"];
     const up = http.request(backend + req.url, { method: req.method, headers: { ...headers, "content-length": body.length } }, (ur) => {
+      if (loseAnswer) {
+        // carried out; the answer is lost on the way back
+        ur.resume();
+        ur.on("end", () => {
+          if (t && t.key && ur.statusCode < 300 && t.q.has("uploadId")) openUploads.delete(t.q.get("uploadId"));
+          reject(res, "s3", { status: 503, code: "SlowDown", message: "Please reduce your request rate." });
+        });
+        return;
+      }
       if (action === "ReceiveMessage" && ur.statusCode < 300) {
         const parts = [];
         ur.on("data", (c) => parts.push(c));

@@ -14,6 +14,7 @@ use strict;
 use warnings;
 use lib 'test/perl';
 use Cwd ();
+use IO::Socket::INET;
 use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
@@ -97,6 +98,37 @@ ok(wait_until(30, sub { log_count($node, qr/SQS's visibility limit taken as $lim
 	is(wait_id($node, $j->{key}), $j->{id}, 'its S3 notification registers it, with the id the 202 gave');
 	is(wait_status($node, $j->{id}, 60, 'Published', 'Failed'), 'Published', 'and it is Published');
 	is($node->safe_psql('postgres', "SELECT count(*) FROM vtp_videos"), '2', 'one video per upload: nothing to retry');
+
+	# the multipart upload completes in S3 but its answer is lost: vtp's retry
+	# of CompleteMultipartUpload gets NoSuchUpload; the object is there all the same
+	my $big = "$tmp/big.mp4";
+	open(my $fh, '>', $big) or die "$big: $!";
+	print $fh "scenario: slow seconds: 1\n", 'x' x (6 * 1024 * 1024);
+	close $fh;
+	IPC::Run::run([ 'curl', '-sS', '-X', 'POST',
+		"$s->{endpoint}/__vtp/fail?method=POST&path=/temp-video-bucket/uploads/&query=uploadId&after=1&count=1" ], '>', \$out, '2>', \$err)
+	  or die "fail rule: $err";
+	IPC::Run::run([ 'curl', '-sS', '-i', '--max-time', '60', '-X', 'POST', '--data-binary', "\@$big",
+		'-H', "Authorization: Bearer $token", "http://127.0.0.1:$port/videos?filename=big.mp4" ], '>', \$resp, '2>', \$cerr);
+	$resp //= '';
+	$resp =~ s/^HTTP\/1\.1 100 Continue\r\n\r\n//;
+	($code) = $resp =~ /^HTTP\/1\.\d (\d+)/;
+	($head, $body) = split /\r\n\r\n/, $resp, 2;
+	is($code, 201, 'an upload whose CompleteMultipartUpload answer was lost (the retry: NoSuchUpload): 201, as it is stored');
+	$j = eval { decode_json($body // '') } // {};
+	is($node->safe_psql('postgres', "SELECT count(*) FROM vtp_videos WHERE id = '$j->{id}'"), '1', 'its row exists') if $j->{id};
+	is(wait_status($node, $j->{id} // '', 60, 'Published', 'Failed'), 'Published', 'and it is Published');
+
+	# vtp.upload_max_bytes beyond 10,000 parts of vtp.s3_part_size (5 MB here): lowered, with a WARNING
+	$node->safe_psql('postgres', "ALTER SYSTEM SET vtp.upload_max_bytes = '100GB'");
+	$node->reload;
+	ok(wait_until(20, sub { log_count($node, qr/WARNING:.*vtp\.upload_max_bytes \(102400 MB\) is more than a multipart upload of 10,000 parts of vtp\.s3_part_size \(5 MB\) can hold: uploads are limited to 50000 MB/) == 1 }),
+		'a vtp.upload_max_bytes no multipart upload can hold is lowered, with one WARNING');
+	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp') or die "connect: $!";
+	print $sock "POST /videos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer $token\r\nContent-Length: " . (60 * 1024 * 1024 * 1024) . "\r\n\r\n";
+	my $line = <$sock> // '';
+	like($line, qr{^HTTP/1\.1 413}, 'a 60 GB upload is refused up front (413)');
+	close $sock;
 }
 
 # --- vtp.scratch_dir is restart-only
