@@ -93,11 +93,15 @@ ok(wait_until(30, sub { log_count($node, qr/SQS's visibility limit taken as $lim
 	ok($j->{id} && $j->{key} && ($j->{registered} // 1) == 0, 'with the id, the key and "registered": false') or diag($body);
 	like($head // '', qr{^Location: /videos/\Q$j->{id}\E\r?$}m, 'and a Location');
 	ok(log_count($node, qr/recording upload \Q$j->{id}\E failed with SQLSTATE 55P03, answered 202/) == 1, 'the failed step is logged with its SQLSTATE');
-	is($node->safe_psql('postgres', "SELECT count(*) FROM vtp_videos WHERE key = '$j->{key}'"), '0', 'no row yet');
-	awscli('notify', $s->{events_queue_url}, 'temp-video-bucket', $j->{key});
-	is(wait_id($node, $j->{key}), $j->{id}, 'its S3 notification registers it, with the id the 202 gave');
-	is(wait_status($node, $j->{id}, 60, 'Published', 'Failed'), 'Published', 'and it is Published');
-	is($node->safe_psql('postgres', "SELECT count(*) FROM vtp_videos"), '2', 'one video per upload: nothing to retry');
+	SKIP:
+	{
+		skip 'no id in the answer', 4 unless $j->{id} && $j->{key};
+		is($node->safe_psql('postgres', "SELECT count(*) FROM vtp_videos WHERE key = '$j->{key}'"), '0', 'no row yet');
+		awscli('notify', $s->{events_queue_url}, 'temp-video-bucket', $j->{key});
+		is(wait_id($node, $j->{key}), $j->{id}, 'its S3 notification registers it, with the id the 202 gave');
+		is(wait_status($node, $j->{id}, 60, 'Published', 'Failed'), 'Published', 'and it is Published');
+		is($node->safe_psql('postgres', "SELECT count(*) FROM vtp_videos"), '2', 'one video per upload: nothing to retry');
+	}
 
 	# the multipart upload completes in S3 but its answer is lost: vtp's retry
 	# of CompleteMultipartUpload gets NoSuchUpload; the object is there all the same
@@ -116,8 +120,9 @@ ok(wait_until(30, sub { log_count($node, qr/SQS's visibility limit taken as $lim
 	($head, $body) = split /\r\n\r\n/, $resp, 2;
 	is($code, 201, 'an upload whose CompleteMultipartUpload answer was lost (the retry: NoSuchUpload): 201, as it is stored');
 	$j = eval { decode_json($body // '') } // {};
-	is($node->safe_psql('postgres', "SELECT count(*) FROM vtp_videos WHERE id = '$j->{id}'"), '1', 'its row exists') if $j->{id};
-	is(wait_status($node, $j->{id} // '', 60, 'Published', 'Failed'), 'Published', 'and it is Published');
+	my $bid = $j->{id} // '00000000-0000-4000-8000-000000000000';
+	is($node->safe_psql('postgres', "SELECT count(*) FROM vtp_videos WHERE id = '$bid'"), '1', 'its row exists');
+	is(wait_status($node, $bid, 60, 'Published', 'Failed'), 'Published', 'and it is Published');
 
 	# vtp.upload_max_bytes beyond 10,000 parts of vtp.s3_part_size (5 MB here): lowered, with a WARNING
 	$node->safe_psql('postgres', "ALTER SYSTEM SET vtp.upload_max_bytes = '100GB'");
