@@ -2,7 +2,9 @@
  * http.c — the upload endpoint on libmicrohttpd, one thread per connection.
  *   POST /videos     the body (Content-Length or chunked) is streamed to the
  *                    temp bucket as it arrives, one part buffered at a time;
- *                    201 {"id","bucket","key","status"} once the row exists
+ *                    201 {"id","bucket","key","status"} once the row exists;
+ *                    202 with the id when the database did not answer after
+ *                    the object was stored (its notification registers it)
  *   GET /videos/{id} the row as JSON with its renditions and presigned URLs
  *   GET /healthz
  * Bearer tokens are checked, rows written and read by the worker's main
@@ -225,6 +227,29 @@ start_upload(upload_server *srv, struct MHD_Connection *con, void **con_cls)
 	return MHD_YES;
 }
 
+/* 202: stored under its video's id, the row not (known to be) written yet. */
+static enum MHD_Result
+respond_accepted(struct MHD_Connection *con, upload *u)
+{
+	vbuf		b = VBUF_INIT;
+	char		loc[64];
+	enum MHD_Result ret;
+
+	vbuf_puts(&b, "{\"id\":");
+	vbuf_json_string(&b, u->id);
+	vbuf_puts(&b, ",\"bucket\":");
+	vbuf_json_string(&b, u->st.bucket);
+	vbuf_puts(&b, ",\"key\":");
+	vbuf_json_string(&b, u->key);
+	vbuf_printf(&b, ",\"bytes\":%lld,\"registered\":false,", (long long) u->received);
+	vbuf_puts(&b, "\"message\":\"stored; the database did not answer in time: the video is registered with this id "
+			  "from the object's S3 notification (GET /videos/{id} answers 404 until then); do not upload it again\"}\n");
+	snprintf(loc, sizeof(loc), "/videos/%s", u->id);
+	ret = respond(con, 202, b.data, "Location", loc);
+	vbuf_free(&b);
+	return ret;
+}
+
 static enum MHD_Result
 finish_upload(upload *u, struct MHD_Connection *con)
 {
@@ -241,6 +266,24 @@ finish_upload(upload *u, struct MHD_Connection *con)
 	memset(&r, 0, sizeof(r));
 	http_conn_busy(con, true);
 	st = s3_stream_finish(&u->st, r.etag, sizeof(r.etag), &err);
+	if (st != 0)
+	{
+		/*
+		 * The last step may have worked with its answer lost (a retried
+		 * CompleteMultipartUpload then says NoSuchUpload): the key is this
+		 * upload's alone, so an object there of the size received is it,
+		 * and it will become the video whatever is answered. Look before
+		 * answering a 5xx that a client would retry into a second video.
+		 */
+		s3_object_info info;
+		aws_error	herr;
+
+		if (s3_head(&u->c, u->st.bucket, u->key, &info, &herr) == 0 && info.size == u->received)
+		{
+			snprintf(r.etag, sizeof(r.etag), "%s", info.etag);
+			st = 0;
+		}
+	}
 	http_conn_busy(con, false);
 	if (st != 0)
 	{
@@ -255,10 +298,18 @@ finish_upload(upload *u, struct MHD_Connection *con)
 	snprintf(r.bucket, sizeof(r.bucket), "%s", u->st.bucket);
 	r.key = u->key;
 	r.size = u->received;
-	if (!ask_worker(u->srv, con, &r))
-		return respond_error(con, 503, "stored, but the database did not answer");
-	if (r.status == 500)
-		return respond_error(con, 500, "internal error");	/* its S3 notification will still register it */
+	/*
+	 * The object is stored under a key that carries its video's id, and its
+	 * S3 notification (or the reconciler's scan for objects no video knows)
+	 * registers it with that id whatever happens here. So when the database
+	 * does not answer, or its step ERRORs (logged), the answer is 202 with
+	 * the id: the upload is acknowledged and will not be lost, and a client
+	 * has nothing to retry. (A 5xx here used to invite a retry that made a
+	 * second video of the same file; and if the row did commit but the
+	 * answer was lost, the id is the same one.)
+	 */
+	if (!ask_worker(u->srv, con, &r) || r.status == 500)
+		return respond_accepted(con, u);
 	if (r.status != 201)
 		/* the object is stored: its S3 notification will register it */
 		return respond_error(con, 503, r.message[0] ? r.message : "stored, but the database did not answer");

@@ -50,6 +50,9 @@ flush_outbox(aws_client *c)
 			vbuf_json_string(&body, rows[i].bucket);
 			vbuf_puts(&body, ",\"key\":");
 			vbuf_json_string(&body, rows[i].key);
+			/* which catalog the task is for: another installation on this queue leaves it alone */
+			vbuf_puts(&body, ",\"catalog\":");
+			vbuf_json_string(&body, vtp_catalog_identity());
 			vbuf_putc(&body, '}');
 			rc = sqs_send(c, vtp_tasks_queue_url, body.data, &err);
 			vbuf_free(&body);

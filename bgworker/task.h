@@ -39,6 +39,8 @@ typedef struct task
 	double		wall_seconds;
 	double		progress;
 	double		eta_seconds;	/* -1 unknown */
+	time_t		received_at;	/* when the receive that got msg began (SQS counts from there) */
+	bool		msg_gone;		/* msg given up before SQS's 12 h limit: the lease alone holds the video */
 	time_t		last_heartbeat;
 	time_t		last_progress;
 	bool		lost;			/* the lease could not be renewed: stop */
@@ -54,6 +56,13 @@ typedef struct task
  * longer this attempt's. Never ERRORs on SQS trouble.
  */
 extern bool task_heartbeat(task *t, bool force);
+
+/*
+ * Would extending a message received at received_at by visibility seconds
+ * at now go past max_visibility (SQS: 12 h from the receive), with a few
+ * seconds to spare? (transcode.c)
+ */
+extern bool task_message_must_go(time_t received_at, time_t now, int visibility, int max_visibility);
 
 /* Run vtp-transcode on t->source into t->dir (supervise.c). */
 extern task_outcome task_transcode(task *t);

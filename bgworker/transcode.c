@@ -27,7 +27,39 @@
 #define TASK_WAIT_SECONDS 20
 #define SANDBOX_RECHECK_SECONDS 60
 
+/*
+ * SQS keeps a received message invisible at most 12 hours after the receive
+ * (ChangeMessageVisibility beyond that is refused), while a transcode may
+ * run up to vtp.transcode_timeout (7 days). Before the heartbeat would have
+ * to go past it, the worker deletes its message and goes on under its lease
+ * alone: the message is only a redelivery for a worker that dies, and for
+ * that the lease is enough (the reconciler sends a fresh task once it runs
+ * out; catalog_reset_owned does at the worker's restart). Re-sending a copy
+ * instead would not help: idle workers would receive it, find the video
+ * held, and hand it back every visibility timeout until it dead-letters.
+ * Tests lower the bound with the environment variable
+ * VTP_TEST_SQS_MAX_VISIBILITY (seconds) of the server; never set it in
+ * production.
+ */
+#define SQS_MAX_VISIBILITY 43200
+#define SQS_VISIBILITY_MARGIN 5	/* time() is whole seconds, and the request takes a while to arrive */
+#define TEST_MAX_VISIBILITY_ENV "VTP_TEST_SQS_MAX_VISIBILITY"
+
+/* A task of another catalog is handed back after this, and reported at most once per interval. */
+#define FOREIGN_HIDE_SECONDS 10
+#define FOREIGN_WARN_INTERVAL 60
+
+static int	sqs_max_visibility = SQS_MAX_VISIBILITY;
+static time_t receive_started;	/* of the receive that got the message in hand */
+
+/* Tasks of other catalogs seen (shown in pg_stat_activity), and since the last WARNING. */
+static long foreign_total = 0;
+static long foreign_unreported = 0;
+static time_t foreign_warned = 0;
+
 static char *owner_name;
+
+static void foreign_task(task *t, const char *catalog);
 
 /* The transcoder's sandbox, as last checked (check_sandbox). */
 static bool sandbox_ok = false;
@@ -135,8 +167,21 @@ task_heartbeat(task *t, bool force)
 		force = true;			/* vtp_cancel or vtp_delete committed: look now */
 	if (force || now - t->last_heartbeat >= vtp_visibility_timeout / 2)
 	{
-		if (sqs_change_visibility(&t->hb, vtp_tasks_queue_url, t->msg->receipt_handle,
-								  vtp_visibility_timeout, &err) != 0 && !err.aborted)
+		if (t->msg_gone)
+			;					/* the lease alone now */
+		else if (task_message_must_go(t->received_at, now, vtp_visibility_timeout, sqs_max_visibility))
+		{
+			if (sqs_delete(&t->hb, vtp_tasks_queue_url, t->msg->receipt_handle, &err) == 0)
+			{
+				t->msg_gone = true;
+				ereport(LOG, (errmsg("vtp transcode: video %s attempt %d has run %ld s: its task message is given up before SQS's %d s visibility limit; the lease holds the video",
+									 t->id, t->attempts, (long) (now - t->received_at), sqs_max_visibility)));
+			}
+			else if (!err.aborted)
+				vtp_aws_ereport(WARNING, &err, "give up the task message before SQS's visibility limit");
+		}
+		else if (sqs_change_visibility(&t->hb, vtp_tasks_queue_url, t->msg->receipt_handle,
+									   vtp_visibility_timeout, &err) != 0 && !err.aborted)
 			vtp_aws_ereport(WARNING, &err, "extend the task's visibility");
 		t->last_heartbeat = now;
 		t->last_progress = 0;	/* renew the lease below too */
@@ -160,11 +205,23 @@ task_heartbeat(task *t, bool force)
 	return true;
 }
 
+/*
+ * Would keeping the message invisible for another visibility seconds from
+ * now go past SQS's limit, counted from the receive? Then it must go now.
+ */
+bool
+task_message_must_go(time_t received_at, time_t now, int visibility, int max_visibility)
+{
+	return (long) (now - received_at) + visibility + SQS_VISIBILITY_MARGIN > max_visibility;
+}
+
 static void
 delete_message(task *t)
 {
 	aws_error	err;
 
+	if (t->msg_gone)
+		return;					/* deleted already, before SQS's limit */
 	if (sqs_delete(t->c, vtp_tasks_queue_url, t->msg->receipt_handle, &err) != 0)
 		vtp_aws_ereport(WARNING, &err, "delete a task message");
 }
@@ -226,8 +283,10 @@ settle_failure(task *t, task_outcome out)
 			t->c->timeout_ms = 2000;
 			catalog_begin();
 			catalog_release(t->id, t->attempts, "interrupted", "the worker stopped during the transcode", true);
+			if (t->msg_gone)
+				catalog_requeue(t->id); /* no message to hand back: a fresh task */
 			catalog_commit();
-			if (sqs_change_visibility(t->c, vtp_tasks_queue_url, t->msg->receipt_handle, 0, &err) != 0)
+			if (!t->msg_gone && sqs_change_visibility(t->c, vtp_tasks_queue_url, t->msg->receipt_handle, 0, &err) != 0)
 				vtp_aws_ereport(LOG, &err, "hand the task back");
 			return;
 		case TASK_LOST:
@@ -247,15 +306,17 @@ settle_failure(task *t, task_outcome out)
 	}
 	catalog_begin();
 	retry = catalog_release(t->id, t->attempts, t->err_code, t->err_msg, false);
+	if (retry && t->msg_gone)
+		catalog_requeue(t->id); /* a fresh task, at once: no message to delay */
 	catalog_commit();
 	trash_uploads(t, retry ? "retried" : "failed");
 	if (retry)
 	{
-		int			delay = retry_delay(t->attempts);
+		int			delay = t->msg_gone ? 0 : retry_delay(t->attempts);
 
 		ereport(LOG, (errmsg("vtp transcode: video %s attempt %d failed, retrying in %d s: %s",
 							 t->id, t->attempts, delay, t->err_msg)));
-		if (sqs_change_visibility(t->c, vtp_tasks_queue_url, t->msg->receipt_handle, delay, &err) != 0 &&
+		if (!t->msg_gone && sqs_change_visibility(t->c, vtp_tasks_queue_url, t->msg->receipt_handle, delay, &err) != 0 &&
 			!err.aborted)
 			vtp_aws_ereport(WARNING, &err, "delay the task's retry");
 	}
@@ -267,6 +328,37 @@ settle_failure(task *t, task_outcome out)
 	}
 }
 
+/*
+ * A task of another catalog: another vtp installation uses this tasks queue.
+ * Never deleted (it is somebody's video), handed back after a few seconds so
+ * that its own workers get it soon; counted and reported, a WARNING at most
+ * once per FOREIGN_WARN_INTERVAL per worker.
+ */
+static void
+foreign_task(task *t, const char *catalog)
+{
+	aws_error	err;
+	time_t		now = time(NULL);
+	char		shown[64];
+
+	if (sqs_change_visibility(t->c, vtp_tasks_queue_url, t->msg->receipt_handle, FOREIGN_HIDE_SECONDS, &err) != 0 &&
+		!err.aborted)
+		vtp_aws_ereport(LOG, &err, "hand back a task of another catalog");
+	foreign_total++;
+	foreign_unreported++;
+	if (now - foreign_warned >= FOREIGN_WARN_INTERVAL)
+	{
+		vtp_escape_name(catalog, shown, sizeof(shown));
+		ereport(WARNING,
+				(errmsg("%s: left alone %ld task(s) of another vtp catalog (the last for catalog \"%s\"; this one is \"%s\"): another installation uses vtp.tasks_queue_url",
+						owner_name, foreign_unreported, shown, vtp_catalog_identity()),
+				 errdetail("%ld such task(s) since this worker started; they are handed back, never deleted.", foreign_total),
+				 errhint("Give each vtp installation its own events and tasks queues: installations sharing them take each other's S3 events and dead-letter each other's tasks.")));
+		foreign_warned = now;
+		foreign_unreported = 0;
+	}
+}
+
 /* Claim the video a task names; false if there is nothing to do (the message is settled). */
 static bool
 claim(task *t)
@@ -274,15 +366,45 @@ claim(task *t)
 	vtp_claim	cl;
 	json_value *j = json_parse(t->msg->body, strlen(t->msg->body), NULL, 0);
 	const char *vid = json_get_str(j, "video_id");
+	const char *cat = json_get_str(j, "catalog");
+	char	   *catalog = NULL;
 
 	if (vid == NULL || !vtp_is_uuid(vid))
 	{
+		/* another catalog's, perhaps, in a shape this version does not know: not ours to drop */
+		if (cat && strcmp(cat, vtp_catalog_identity()) != 0)
+		{
+			catalog = pstrdup(cat);
+			json_free(j);
+			foreign_task(t, catalog);
+			return false;
+		}
 		ereport(WARNING, (errmsg("vtp transcode: dropping a task that names no video: %.200s", t->msg->body)));
 		json_free(j);
 		delete_message(t);
 		return false;
 	}
 	strlcpy(t->id, vid, sizeof(t->id));
+	if (cat && strcmp(cat, vtp_catalog_identity()) != 0)
+	{
+		/* (a task without a catalog comes from an earlier version: ours, as it always was) */
+		const char *b = json_get_str(j, "bucket");
+		const char *k = json_get_str(j, "key");
+		bool		ours;
+
+		catalog = pstrdup(cat);
+		catalog_begin();
+		ours = b && k && catalog_video_is(t->id, b, k);
+		catalog_commit();
+		if (!ours)
+		{
+			json_free(j);
+			foreign_task(t, catalog);
+			return false;
+		}
+		ereport(LOG, (errmsg("vtp transcode: the task of video %s names catalog \"%s\" but this catalog (\"%s\") has the video: taking it (its identity changed: pg_upgrade, or a restore onto a new cluster)",
+							 t->id, catalog, vtp_catalog_identity())));
+	}
 	json_free(j);
 
 	catalog_begin();
@@ -331,6 +453,7 @@ run_task(aws_client *c, const sqs_message *m, const char *worker_dir)
 	t.eta_seconds = -1;
 	t.c = c;
 	t.msg = m;
+	t.received_at = receive_started;
 	if (!claim(&t))
 		return;
 	t.hb = *c;					/* same settings and credentials, its own connection */
@@ -398,6 +521,16 @@ vtp_transcode_main(Datum arg)
 	catalog_commit();
 	if (n > 0)
 		ereport(LOG, (errmsg("%s: %d interrupted video(s) back to Pending (Failed once vtp.max_attempts attempts were interrupted)", owner_name, n)));
+	{
+		const char *lower = getenv(TEST_MAX_VISIBILITY_ENV);
+
+		if (lower && atoi(lower) > 0 && atoi(lower) < SQS_MAX_VISIBILITY)
+		{
+			sqs_max_visibility = atoi(lower);
+			ereport(LOG, (errmsg("%s: SQS's visibility limit taken as %d s (%s, for tests only)",
+								 owner_name, sqs_max_visibility, TEST_MAX_VISIBILITY_ENV)));
+		}
+	}
 	worker_dir = MemoryContextStrdup(TopMemoryContext, psprintf("%s/w%d", vtp_scratch_path(), index));
 	if (access(worker_dir, F_OK) == 0)
 		rmtree(worker_dir, true);	/* scratch a crash left behind */
@@ -429,9 +562,13 @@ vtp_transcode_main(Datum arg)
 			continue;
 		}
 		vtp_aws_set_abort_mode(VTP_ABORT_ON_INTERRUPT);
-		vtp_worker_activity("waiting for tasks");
+		if (foreign_total > 0)
+			vtp_worker_activity("waiting for tasks (%ld task(s) of another vtp catalog left alone)", foreign_total);
+		else
+			vtp_worker_activity("waiting for tasks");
 		vtp_slot_state("idle", NULL, 0);
 		c.between = vtp_worker_reload_if_asked;
+		receive_started = time(NULL);	/* SQS's 12 h count starts no earlier */
 		if (sqs_receive(&c, vtp_tasks_queue_url, 1, TASK_WAIT_SECONDS, vtp_visibility_timeout,
 						&msgs, &n, &err) != 0)
 		{

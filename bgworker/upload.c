@@ -32,10 +32,12 @@
 #define ANSWER_TIMEOUT_MS 20000	/* a whole answer */
 #define ANSWER_LOCK_TIMEOUT "10s"	/* one lock wait (a DBA's LOCK, a long ALTER) */
 #define REFUSALS_LOG_INTERVAL_MS 10000
+#define VTP_S3_MAX_PARTS 10000	/* S3's most parts in one multipart upload (s3_int.h's S3_MAX_PARTS) */
 
 static upload_server srv;
 static MemoryContext request_cxt;
 static long internal_errors;
+static long deferred_uploads;	/* stored, the row not written: answered 202 */
 
 static void
 stop_http(int code, Datum arg)
@@ -49,17 +51,44 @@ stop_http(int code, Datum arg)
 	}
 }
 
+/*
+ * vtp.upload_max_bytes, within what one multipart upload can hold: S3 takes
+ * at most 10,000 parts of vtp.s3_part_size (a body of unknown length cannot
+ * grow its parts as it goes). Beyond, the endpoint answers 413 up front
+ * rather than fail after streaming 10,000 parts; a WARNING says so once per
+ * setting.
+ */
+static int64
+upload_limit(void)
+{
+	int64		want = (int64) vtp_upload_max_mb * 1024 * 1024;
+	int64		most = (int64) VTP_S3_MAX_PARTS * vtp_part_size_mb * 1024 * 1024;
+	static int64 warned_for = -1;
+
+	if (want <= most)
+		return want;
+	if (warned_for != want)
+		ereport(WARNING,
+				(errmsg("vtp upload: vtp.upload_max_bytes (%d MB) is more than a multipart upload of 10,000 parts of vtp.s3_part_size (%d MB) can hold: uploads are limited to %lld MB",
+						vtp_upload_max_mb, vtp_part_size_mb, (long long) (most / (1024 * 1024))),
+				 errhint("Raise vtp.s3_part_size to at least vtp.upload_max_bytes / 10000.")));
+	warned_for = want;
+	return most;
+}
+
 /* Copy settings and credentials for the HTTP threads (under their lock). */
 static void
 publish_settings(aws_client *c)
 {
+	int64		max_bytes = upload_limit();	/* may log: not under the lock */
+
 	pthread_mutex_lock(&srv.cfg_mu);
 	aws_client_cleanup(&srv.tmpl);
 	srv.tmpl = *c;
 	srv.tmpl.curl = NULL;
 	strlcpy(srv.temp_bucket, vtp_temp_bucket, sizeof(srv.temp_bucket));
 	strlcpy(srv.prefix, vtp_upload_prefix, sizeof(srv.prefix));
-	srv.max_bytes = (int64) vtp_upload_max_mb * 1024 * 1024;
+	srv.max_bytes = max_bytes;
 	srv.max_concurrent = vtp_upload_max_concurrent;
 	srv.max_per_address = vtp_upload_max_per_address;
 	srv.header_timeout_s = vtp_upload_header_timeout_s;
@@ -191,10 +220,21 @@ serve_one(upq_req *r)
 		r->body = NULL;
 		r->status = 500;
 		strlcpy(r->message, "internal error", sizeof(r->message));
-		internal_errors++;
-		ereport(LOG, (errcode(e->sqlerrcode),
-					  errmsg("vtp upload: request failed with SQLSTATE %s, answered 500: %s",
-							 unpack_sql_state(e->sqlerrcode), e->message)));
+		if (r->kind == UPQ_REGISTER)
+		{
+			/* stored already: the HTTP side answers 202, the notification registers it */
+			deferred_uploads++;
+			ereport(LOG, (errcode(e->sqlerrcode),
+						  errmsg("vtp upload: recording upload %s failed with SQLSTATE %s, answered 202 (it is registered from its S3 notification): %s",
+								 r->id, unpack_sql_state(e->sqlerrcode), e->message)));
+		}
+		else
+		{
+			internal_errors++;
+			ereport(LOG, (errcode(e->sqlerrcode),
+						  errmsg("vtp upload: request failed with SQLSTATE %s, answered 500: %s",
+								 unpack_sql_state(e->sqlerrcode), e->message)));
+		}
 		FreeErrorData(e);
 	}
 	PG_END_TRY();
@@ -228,7 +268,8 @@ log_refusals(void)
 				slow,
 				auth,
 				overload,
-				errors;
+				errors,
+				deferred;
 
 	if (!TimestampDifferenceExceeds(last, now, REFUSALS_LOG_INTERVAL_MS))
 		return;
@@ -240,12 +281,14 @@ log_refusals(void)
 	overload = atomic_exchange(&srv.refused.overload, 0);
 	errors = internal_errors;
 	internal_errors = 0;
-	if (per_addr + header + slow + auth + overload + errors > 0)
+	deferred = deferred_uploads;
+	deferred_uploads = 0;
+	if (per_addr + header + slow + auth + overload + errors + deferred > 0)
 		ereport(LOG, (errmsg("vtp upload: refused since the last report: %ld connections over vtp.upload_max_per_address, "
 							 "%ld past vtp.upload_header_timeout, %ld bodies below vtp.upload_min_rate, "
 							 "%ld requests throttled after failed tokens, %ld connections over the server's limit; "
-							 "%ld requests answered 500",
-							 per_addr, header, slow, auth, overload, errors)));
+							 "%ld requests answered 500, %ld stored uploads answered 202 (the database step failed)",
+							 per_addr, header, slow, auth, overload, errors, deferred)));
 }
 
 void

@@ -9,6 +9,7 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/xlog.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
@@ -30,6 +31,24 @@
 #include "s3event.h"
 
 static MemoryContext result_cxt = NULL;
+
+/*
+ * Which catalog this is, as every task message says it: the cluster's
+ * system identifier (pg_control_system()) and the database's OID. A
+ * physical replica promoted in its primary's place has both, so its workers
+ * carry on with the tasks in flight; pg_upgrade (a new initdb) and a
+ * dump/restore change them, which claim() in transcode.c copes with by
+ * looking the video up. No SQL object holds it, so no upgrade script needed.
+ */
+const char *
+vtp_catalog_identity(void)
+{
+	static char ident[48];
+
+	if (ident[0] == '\0')
+		snprintf(ident, sizeof(ident), UINT64_FORMAT ":%u", GetSystemIdentifier(), MyDatabaseId);
+	return ident;
+}
 
 void
 catalog_begin(void)
@@ -469,4 +488,35 @@ catalog_video_status(const char *id)
 			1, types, v, NULL, SPI_OK_SELECT) != 1)
 		return NULL;
 	return col(0, 1);
+}
+
+/*
+ * Is there a video id in this catalog made from bucket/key? A task that
+ * names another catalog but a video this one has (same id, same source) is
+ * this catalog's from before its identity changed (pg_upgrade, a restore):
+ * uuids do not collide by chance.
+ */
+bool
+catalog_video_is(const char *id, const char *bucket, const char *key)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		v[3] = {TXT(id), TXT(bucket), TXT(key)};
+
+	return run(psprintf("SELECT 1 FROM %s WHERE id = $1::pg_catalog.uuid AND bucket = $2 AND key = $3",
+						rel("vtp_videos")), 3, types, v, NULL, SPI_OK_SELECT) == 1;
+}
+
+/*
+ * A Pending video whose worker holds no task message any more (given up
+ * before SQS's 12 h limit, transcode.c): the outbox sends it a fresh task.
+ */
+void
+catalog_requeue(const char *id)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		v[1] = {TXT(id)};
+
+	if (run(psprintf("UPDATE %s SET task_sent_at = NULL WHERE id = $1::pg_catalog.uuid AND status = 'Pending'",
+					 rel("vtp_videos")), 1, types, v, NULL, SPI_OK_UPDATE) == 1)
+		vtp_wake_at_commit(VTP_WAKE_INGEST);
 }

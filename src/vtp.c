@@ -193,8 +193,14 @@ define_gucs(void)
 							NULL, &vtp_request_timeout_s, 30, 1, 3600, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("vtp.aws_max_retries", "Retries of a throttled, 5xx or network-failed S3/SQS request.",
 							NULL, &vtp_aws_max_retries, 4, 0, 20, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	/*
+	 * Restart only: each transcode worker makes and checks its directory in
+	 * it once, at start, and the reconciler sweeps the root it names; a
+	 * reload would split them (workers on the old root, the sweep on the new
+	 * one, the old root's leftovers never swept).
+	 */
 	define_string("vtp.scratch_dir", "Directory for sources and renditions while transcoding; empty means base/pgsql_tmp/vtp in the data directory.",
-				  &vtp_scratch_dir, "", PGC_SIGHUP, NULL);
+				  &vtp_scratch_dir, "", PGC_POSTMASTER, NULL);
 	DefineCustomIntVariable("vtp.transcode_timeout", "Wall-clock limit of one transcode.",
 							NULL, &vtp_transcode_timeout_s, 7200, 10, 86400 * 7, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("vtp.transcode_nice", "CPU niceness of the transcoder process (higher yields more to queries).",

@@ -201,6 +201,9 @@ extern void catalog_trash(const char *bucket, const char *key, const char *etag,
 						  const char *reason);
 extern void catalog_source_deleted(const char *id);
 extern char *catalog_video_status(const char *id);
+extern bool catalog_video_is(const char *id, const char *bucket, const char *key);
+extern void catalog_requeue(const char *id);
+extern const char *vtp_catalog_identity(void);
 
 /* Catalog of the reconciler and the trash (catalog_reconcile.c). */
 typedef enum vtp_trash_action

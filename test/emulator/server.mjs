@@ -8,7 +8,14 @@
 // for N seconds — connections are cut and refused — while the backend keeps
 // its buckets and queues, as a restarted S3/SQS endpoint would.
 // POST /__vtp/fail?method=PUT&path=/bucket/prefix&count=N makes the next N
-// matching S3 requests answer 503 SlowDown, as a throttling S3 does.
+// matching S3 requests answer 503 SlowDown, as a throttling S3 does; with
+// &query=uploadId only requests whose query string holds that, and with
+// &after=1 the request is carried out first and only its answer is lost.
+// SQS's rule that a message stays invisible at most 12 h after its receive
+// (fauxqs checks only each call's value against 43200) is enforced here:
+// a ChangeMessageVisibility past it answers InvalidParameterValue, as AWS
+// does. --sqs-max-visibility N, or POST /__vtp/sqs-max-visibility?seconds=N,
+// lowers the 12 h for tests.
 //
 // --cred-port P (0: any) also starts loopback EC2 IMDSv2, ECS container and
 // STS endpoints (credserver.mjs) whose temporary keys this proxy accepts
@@ -57,6 +64,8 @@ if (args["cred-port"] !== undefined)
   credServer = await startCredServer({ port: parseInt(args["cred-port"], 10), keys: issuedKeys, settings: credSettings });
 else credSettings.stats = { issued: {}, expired_rejections: 0, imdsv1_refused: 0 };
 let requests = 0, rejected = 0;
+let sqsMaxVisibility = parseInt(args["sqs-max-visibility"] || "43200", 10);
+const receivedAt = new Map(); // ReceiptHandle -> when its ReceiveMessage came in (ms)
 
 const app = buildApp({ logger: false });
 await app.listen({ host: "127.0.0.1", port: backendPort });
@@ -132,18 +141,30 @@ const proxy = http.createServer((req, res) => {
     if (req.url === "/health") { res.writeHead(200); res.end("ok"); return; }
     if (req.method === "POST" && req.url.startsWith("/__vtp/fail")) {
       const q = new URLSearchParams(req.url.split("?")[1] || "");
-      failRules.push({ method: q.get("method") || "", path: q.get("path") || "/", count: +(q.get("count") || 1) });
+      failRules.push({ method: q.get("method") || "", path: q.get("path") || "/", count: +(q.get("count") || 1),
+        query: q.get("query") || "", after: q.get("after") === "1" });
       res.writeHead(200); res.end("ok\n");
       return;
     }
+    let loseAnswer = false;
     {
       const path = decodeURIComponent(req.url.split("?")[0]);
-      const rule = failRules.find((r) => r.count > 0 && (!r.method || r.method === req.method) && path.startsWith(r.path));
+      const query = req.url.split("?")[1] || "";
+      const rule = failRules.find((r) => r.count > 0 && (!r.method || r.method === req.method) && path.startsWith(r.path) &&
+        (!r.query || query.includes(r.query)));
       if (rule) {
         rule.count--;
-        reject(res, "s3", { status: 503, code: "SlowDown", message: "Please reduce your request rate." });
-        return;
+        if (rule.after) loseAnswer = true;
+        else {
+          reject(res, "s3", { status: 503, code: "SlowDown", message: "Please reduce your request rate." });
+          return;
+        }
       }
+    }
+    if (req.method === "POST" && req.url.startsWith("/__vtp/sqs-max-visibility")) {
+      sqsMaxVisibility = +(new URLSearchParams(req.url.split("?")[1] || "").get("seconds") || 43200);
+      res.writeHead(200); res.end(`${sqsMaxVisibility}\n`);
+      return;
     }
     if (req.method === "POST" && req.url.startsWith("/__vtp/outage")) {
       const seconds = +(new URLSearchParams(req.url.split("?")[1] || "").get("seconds") || 30);
@@ -164,12 +185,49 @@ const proxy = http.createServer((req, res) => {
       reject(res, service, problem);
       return;
     }
+    const action = service === "sqs" ? String(req.headers["x-amz-target"]).replace(/^AmazonSQS\./, "") : "";
+    const started = Date.now();
+    if (action === "ChangeMessageVisibility" || action === "DeleteMessage") {
+      let b = {};
+      try { b = JSON.parse(body.toString() || "{}"); } catch { b = {}; }
+      const at = receivedAt.get(b.ReceiptHandle);
+      if (action === "DeleteMessage") receivedAt.delete(b.ReceiptHandle);
+      else if (at !== undefined && (started - at) / 1000 + Number(b.VisibilityTimeout) > sqsMaxVisibility) {
+        process.stderr.write(`emulator: refused ChangeMessageVisibility ${b.VisibilityTimeout} s, ${Math.round((started - at) / 1000)} s after the receive\n`);
+        reject(res, "sqs", { status: 400, code: "InvalidParameterValue",
+          message: `Value ${b.VisibilityTimeout} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [${sqsMaxVisibility} seconds].` });
+        return;
+      }
+    }
     const t = service === "s3" ? parseTarget(req.url) : null;
     if (t && req.method === "GET" && !t.key && t.q.has("uploads")) { listUploads(res, t.bucket); return; }
     const headers = { ...req.headers };
     delete headers["content-length"];
     delete headers["transfer-encoding"];
     const up = http.request(backend + req.url, { method: req.method, headers: { ...headers, "content-length": body.length } }, (ur) => {
+      if (loseAnswer) {
+        // carried out; the answer is lost on the way back
+        ur.resume();
+        ur.on("end", () => {
+          if (t && t.key && ur.statusCode < 300 && t.q.has("uploadId")) openUploads.delete(t.q.get("uploadId"));
+          reject(res, "s3", { status: 503, code: "SlowDown", message: "Please reduce your request rate." });
+        });
+        return;
+      }
+      if (action === "ReceiveMessage" && ur.statusCode < 300) {
+        const parts = [];
+        ur.on("data", (c) => parts.push(c));
+        ur.on("end", () => {
+          const out = Buffer.concat(parts);
+          try {
+            for (const m of JSON.parse(out.toString() || "{}").Messages || []) receivedAt.set(m.ReceiptHandle, started);
+          } catch { /* not JSON: passed on as it is */ }
+          if (receivedAt.size > 100000) receivedAt.delete(receivedAt.keys().next().value);
+          res.writeHead(ur.statusCode, ur.headers);
+          res.end(out);
+        });
+        return;
+      }
       if (t && t.key && ur.statusCode < 300) {
         if (req.method === "POST" && t.q.has("uploads")) {
           const parts = [];
