@@ -177,7 +177,7 @@ test_creds_chain(void)
 			   "[loop2]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = loop1\n");
 	snprintf(text, sizeof(text),
 			 "[profile proc]\ncredential_process = printf '{\"Version\":1,\"AccessKeyId\":\"AKPROC\",\"SecretAccessKey\":\"SKPROC\"}'\n"
-			 "[profile failing]\ncredential_process = echo nope >&2; exit 3\n"
+			 "[profile failing]\ncredential_process = exit 3\n"
 			 "[profile flood]\ncredential_process = head -c 100000 /dev/zero\n"
 			 "[profile expiring]\ncredential_process = echo x >> %s; printf '{\"Version\":1,\"AccessKeyId\":\"AKEXP%%s\",\"SecretAccessKey\":\"S\",\"SessionToken\":\"T\",\"Expiration\":\"%%s\"}' $(wc -l < %s) $(date -u -d '+4 seconds' +%%Y-%%m-%%dT%%H:%%M:%%SZ)\n"
 			 "[profile norole]\nrole_arn = arn:aws:iam::1:role/x\n"
