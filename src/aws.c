@@ -39,7 +39,7 @@ static void set_error(aws_error *err, long status, int ccode, bool transient, co
 int
 aws_client_use_chain(aws_client *c, const char *profile, char *err, size_t errlen)
 {
-	aws_creds_config cfg = {profile, c->region};
+	aws_creds_config cfg = {profile, c->region, c->abort_check, c->cb_arg};
 
 	c->creds_chain = true;
 	vtp_strlcpy(c->creds_profile, profile ? profile : "", sizeof(c->creds_profile));
@@ -49,22 +49,29 @@ aws_client_use_chain(aws_client *c, const char *profile, char *err, size_t errle
 int
 aws_client_creds(aws_client *c, aws_error *err)
 {
-	aws_creds_config cfg = {c->creds_profile, c->region};
+	aws_creds_config cfg = {c->creds_profile, c->region, c->abort_check, c->cb_arg};
 	char		why[512];
 
 	if (!c->creds_chain)
 		return 0;
 	if (aws_creds_current(&cfg, &c->creds, NULL, why, sizeof(why)) == 0)
 		return 0;
-	/* a metadata endpoint that hiccups is worth another try */
+	/* a metadata endpoint that hiccups is worth another try (a failure is remembered briefly) */
 	set_error(err, 0, 0, true, "CredentialsUnavailable", why);
+	if (c->abort_check && c->abort_check(c->cb_arg))
+		err->aborted = true;
 	return -1;
 }
 
-/* AWS says the (temporary) credentials have expired. */
+/*
+ * AWS says the (temporary) credentials have expired. A HEAD's 400 has no
+ * body to say why: with temporary credentials, that is the likely one.
+ */
 static bool
-creds_expired_error(const aws_error *err)
+creds_expired_error(const aws_request *req, const aws_error *err)
 {
+	if (strcmp(req->method, "HEAD") == 0 && err->http_status == 400)
+		return true;
 	return strcmp(err->code, "ExpiredToken") == 0 || strcmp(err->code, "ExpiredTokenException") == 0 ||
 		strcmp(err->code, "TokenRefreshRequired") == 0 || strcmp(err->code, "InvalidToken") == 0;
 }
@@ -517,10 +524,10 @@ aws_perform(aws_client *c, const aws_request *req, aws_response *resp, aws_error
 		if (aws_client_creds(c, err) == 0 && perform_once(c, req, resp, err) == 0)
 			return 0;
 		if (!err->aborted && c->creds_chain && !renewed && c->creds.session_token[0] &&
-			creds_expired_error(err))
+			creds_expired_error(req, err))
 		{
 			/* once, at once: a credential that expired between check and use */
-			aws_creds_invalidate();
+			aws_creds_invalidate(c->creds.access_key);
 			renewed = true;
 			attempt--;
 			if (req->out_fd >= 0 &&

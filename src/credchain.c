@@ -17,6 +17,7 @@
 #include "creds.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -39,15 +40,17 @@
 #define IMDS_TIMEOUT_MS 1000
 #define CONTAINER_TIMEOUT_MS 2000
 #define STS_TIMEOUT_MS 10000
-#define PROCESS_TIMEOUT_S 60
+#define PROCESS_TIMEOUT_S 30
 #define STATIC_RECHECK_S 60
 #define REFRESH_RETRY_S 5
+#define FAIL_REMEMBER_S 2
 #define MAX_ROLE_CHAIN 4
 
 extern char **environ;
 
 typedef struct chain
 {
+	const aws_creds_config *cfg;	/* abort_check */
 	const char *region;
 	char	   *cred_text;		/* the shared files, read once per resolution */
 	char	   *conf_text;
@@ -158,7 +161,20 @@ typedef struct sink
 {
 	vbuf		body;
 	bool		too_big;
+	const aws_creds_config *cfg;
 } sink;
+
+static bool
+aborted(const aws_creds_config *cfg)
+{
+	return cfg && cfg->abort_check && cfg->abort_check(cfg->abort_arg);
+}
+
+static int
+on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	return aborted(((sink *) arg)->cfg) ? 1 : 0;
+}
 
 static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
@@ -187,7 +203,7 @@ header_safe(const char *v)
  * of a success.
  */
 static int
-http_call(const char *method, const char *url, struct curl_slist *hl, const char *body,
+http_call(chain *ch, bool metadata, const char *method, const char *url, struct curl_slist *hl, const char *body,
 		  long timeout_ms, int attempts, vbuf *out, long *status, char *err, size_t errlen)
 {
 	CURL	   *h = curl_easy_init();
@@ -202,7 +218,8 @@ http_call(const char *method, const char *url, struct curl_slist *hl, const char
 		return -1;
 	}
 	memset(&s, 0, sizeof(s));
-	for (i = 0; i < attempts; i++)
+	s.cfg = ch->cfg;
+	for (i = 0; i < attempts && !aborted(ch->cfg); i++)
 	{
 		curl_easy_reset(h);
 		if (s.body.data)
@@ -213,7 +230,11 @@ http_call(const char *method, const char *url, struct curl_slist *hl, const char
 		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");	/* metadata never goes through a proxy */
+		if (metadata)
+			curl_easy_setopt(h, CURLOPT_NOPROXY, "*");	/* link-local: never through a proxy (STS may need one) */
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, &s);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
@@ -238,7 +259,9 @@ http_call(const char *method, const char *url, struct curl_slist *hl, const char
 			break;
 	}
 	curl_easy_cleanup(h);
-	if (s.too_big)
+	if (cc == CURLE_ABORTED_BY_CALLBACK || aborted(ch->cfg))
+		snprintf(err, errlen, "%s %s: interrupted (shutting down or cancelled)", method, url);
+	else if (s.too_big)
 		snprintf(err, errlen, "%s %s: the answer is larger than %d bytes", method, url, DOC_MAX);
 	else if (cc != CURLE_OK)
 		snprintf(err, errlen, "%s %s: %s", method, url, curl_easy_strerror(cc));
@@ -267,7 +290,8 @@ sts_endpoint(chain *ch, vbuf *url)
 	if (e)
 		vbuf_puts(url, e);
 	else if (ch->region && ch->region[0])
-		vbuf_printf(url, "https://sts.%s.amazonaws.com", ch->region);
+		vbuf_printf(url, "https://sts.%s.amazonaws.com%s", ch->region,
+					strncmp(ch->region, "cn-", 3) == 0 ? ".cn" : "");
 	else
 		vbuf_puts(url, "https://sts.amazonaws.com");
 	while (url->len > 0 && url->data[url->len - 1] == '/')
@@ -307,18 +331,73 @@ sts_call(chain *ch, const char *form, const sigv4_creds *signer, const char *wha
 	struct curl_slist *hl = NULL;
 	long		status;
 	int			rc;
-	char		herr[512];
+	char		herr[512],
+				sign_host[512],
+				sign_path[512];
 	const char *ct = "application/x-www-form-urlencoded; charset=utf-8";
 
 	sts_endpoint(ch, &url);
+	{
+		/*
+		 * Sign what curl will send: the host without a default port, the
+		 * path as given ("/" when none); refuse a user name in the URL.
+		 */
+		CURLU	   *u = curl_url();
+		char	   *full = NULL,
+				   *host = NULL,
+				   *port = NULL,
+				   *path = NULL,
+				   *scheme = NULL,
+				   *user = NULL;
+		bool		ok = u && curl_url_set(u, CURLUPART_URL, url.data, 0) == CURLUE_OK &&
+			curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+			curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+			curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+			curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER &&
+			curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK;
+
+		if (ok)
+		{
+			(void) curl_url_get(u, CURLUPART_PORT, &port, 0);
+			if (port && ((strcasecmp(scheme, "https") == 0 && strcmp(port, "443") == 0) ||
+						 (strcasecmp(scheme, "http") == 0 && strcmp(port, "80") == 0)))
+			{
+				curl_free(port);
+				port = NULL;
+			}
+			vbuf_reset(&url);
+			vbuf_puts(&url, full);
+			vtp_strlcpy(sign_host, host, sizeof(sign_host));
+			if (port)
+			{
+				size_t		n = strlen(sign_host);
+
+				snprintf(sign_host + n, sizeof(sign_host) - n, ":%s", port);
+			}
+			vtp_strlcpy(sign_path, path && path[0] ? path : "/", sizeof(sign_path));
+		}
+		curl_free(full);
+		curl_free(host);
+		curl_free(port);
+		curl_free(path);
+		curl_free(scheme);
+		curl_free(user);
+		if (u)
+			curl_url_cleanup(u);
+		if (!ok)
+		{
+			fail(ch, "%s: the STS endpoint is not a URL without a user name (AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL)", what);
+			vbuf_free(&url);
+			vbuf_free(&hv);
+			return -1;
+		}
+	}
 	vbuf_printf(&hv, "Content-Type: %s", ct);
 	hl = curl_slist_append(hl, hv.data);
 	hl = curl_slist_append(hl, "Accept:");
 	hl = curl_slist_append(hl, "Expect:");
 	if (signer)
 	{
-		const char *scheme_end = strstr(url.data, "://");
-		char		host[512];
 		char		amz_date[17],
 					payload[65];
 		sigv4_header sh[4];
@@ -326,19 +405,16 @@ sts_call(chain *ch, const char *form, const sigv4_creds *signer, const char *wha
 		int			nh = 0;
 		const char *region = ch->region && ch->region[0] ? ch->region : "us-east-1";
 
-		vtp_strlcpy(host, scheme_end ? scheme_end + 3 : url.data, sizeof(host));
-		host[strcspn(host, "/?#")] = '\0';
-		/* curl sends the URL's authority as Host; sign exactly that */
 		sigv4_amz_date((long) time(NULL), amz_date);
 		vtp_sha256_hex(form, strlen(form), payload);
 		sh[nh++] = (sigv4_header) {"content-type", ct};
-		sh[nh++] = (sigv4_header) {"host", host};
+		sh[nh++] = (sigv4_header) {"host", sign_host};
 		sh[nh++] = (sigv4_header) {"x-amz-date", amz_date};
 		if (signer->session_token[0])
 			sh[nh++] = (sigv4_header) {"x-amz-security-token", signer->session_token};
 		memset(&in, 0, sizeof(in));
 		in.method = "POST";
-		in.path = "/";
+		in.path = sign_path;
 		in.query = "";
 		in.headers = sh;
 		in.nheaders = nh;
@@ -359,12 +435,8 @@ sts_call(chain *ch, const char *form, const sigv4_creds *signer, const char *wha
 			vbuf_printf(&hv, "X-Amz-Security-Token: %s", signer->session_token);
 			hl = curl_slist_append(hl, hv.data);
 		}
-		/* the path must end in "/" for what was signed */
-		vbuf_putc(&url, '/');
 	}
-	else
-		vbuf_putc(&url, '/');
-	rc = http_call("POST", url.data, hl, form, STS_TIMEOUT_MS, 2, &answer, &status, herr, sizeof(herr));
+	rc = http_call(ch, false, "POST", url.data, hl, form, STS_TIMEOUT_MS, 2, &answer, &status, herr, sizeof(herr));
 	if (rc == 0 || strstr(vbuf_str(&answer), "<Error>"))
 		rc = aws_creds_from_sts(answer.data, &f->c, &f->expires, herr, sizeof(herr));
 	if (rc != 0)
@@ -494,7 +566,7 @@ container_creds(chain *ch, found *f)
 		vbuf_printf(&hv, "Authorization: %s", token);
 		hl = curl_slist_append(hl, hv.data);
 	}
-	if (http_call("GET", url.data, hl, NULL, CONTAINER_TIMEOUT_MS, 2, &answer, &status, herr, sizeof(herr)) != 0)
+	if (http_call(ch, true, "GET", url.data, hl, NULL, CONTAINER_TIMEOUT_MS, 2, &answer, &status, herr, sizeof(herr)) != 0)
 		fail(ch, "container credentials: %s", herr);
 	else if (aws_creds_from_json(answer.data, answer.len, &f->c, &f->expires, herr, sizeof(herr)) != 0)
 		fail(ch, "container credentials: %s", herr);
@@ -553,7 +625,7 @@ imds_creds(chain *ch, found *f, bool asked)
 	/* the session token first: IMDSv1's plain GET is never used */
 	vbuf_puts(&url, "/latest/api/token");
 	hl = curl_slist_append(hl, "X-aws-ec2-metadata-token-ttl-seconds: 21600");
-	if (http_call("PUT", url.data, hl, NULL, IMDS_TIMEOUT_MS, 1, &token, &status, herr, sizeof(herr)) != 0)
+	if (http_call(ch, true, "PUT", url.data, hl, NULL, IMDS_TIMEOUT_MS, 1, &token, &status, herr, sizeof(herr)) != 0)
 	{
 		fail(ch, "instance metadata (IMDSv2 token): %s", herr);
 		goto done;
@@ -570,7 +642,7 @@ imds_creds(chain *ch, found *f, bool asked)
 	hl = curl_slist_append(hl, hv.data);
 	url.data[url.len = blen] = '\0';
 	vbuf_puts(&url, "/latest/meta-data/iam/security-credentials/");
-	if (http_call("GET", url.data, hl, NULL, IMDS_TIMEOUT_MS, 2, &role, &status, herr, sizeof(herr)) != 0)
+	if (http_call(ch, true, "GET", url.data, hl, NULL, IMDS_TIMEOUT_MS, 2, &role, &status, herr, sizeof(herr)) != 0)
 	{
 		fail(ch, "instance metadata: %s%s", herr, status == 404 ? " (the instance has no IAM role)" : "");
 		goto done;
@@ -582,7 +654,7 @@ imds_creds(chain *ch, found *f, bool asked)
 		goto done;
 	}
 	vbuf_puts(&url, role.data);
-	if (http_call("GET", url.data, hl, NULL, IMDS_TIMEOUT_MS, 2, &answer, &status, herr, sizeof(herr)) != 0)
+	if (http_call(ch, true, "GET", url.data, hl, NULL, IMDS_TIMEOUT_MS, 2, &answer, &status, herr, sizeof(herr)) != 0)
 		fail(ch, "instance metadata: %s", herr);
 	else if (aws_creds_from_json(answer.data, answer.len, &f->c, &f->expires, herr, sizeof(herr)) != 0)
 		fail(ch, "instance metadata: %s", herr);
@@ -627,7 +699,11 @@ process_creds(chain *ch, const char *command, const char *profile, found *f)
 				rc = -1,
 				e;
 	bool		timed_out = false,
-				too_big = false;
+				too_big = false,
+				interrupted = false;
+	posix_spawnattr_t attr;
+	sigset_t	mask,
+				defaults;
 	char		herr[256];
 
 	if (pipe2(out, O_CLOEXEC) != 0)
@@ -640,7 +716,22 @@ process_creds(chain *ch, const char *command, const char *profile, found *f)
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	/* the command gets stdin, stdout, stderr and nothing else of ours */
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	e = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
+	/*
+	 * Default signals and an empty mask: a backend ignores SIGPIPE and an
+	 * upload thread blocks everything, neither of which a shell pipeline
+	 * expects. Its own process group, so a timeout kills what it started.
+	 */
+	posix_spawnattr_init(&attr);
+	sigemptyset(&mask);
+	sigfillset(&defaults);
+	sigdelset(&defaults, SIGKILL);
+	sigdelset(&defaults, SIGSTOP);
+	posix_spawnattr_setsigmask(&attr, &mask);
+	posix_spawnattr_setsigdefault(&attr, &defaults);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+	e = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
 	if (e != 0)
@@ -656,12 +747,17 @@ process_creds(chain *ch, const char *command, const char *profile, found *f)
 		ssize_t		n;
 		long		left = (long) (deadline - time(NULL));
 
+		if (aborted(ch->cfg))
+		{
+			interrupted = true;
+			break;
+		}
 		if (left <= 0)
 		{
 			timed_out = true;
 			break;
 		}
-		if (poll(&p, 1, (int) (left > 1 ? 1000 : left * 1000)) < 0 && errno != EINTR)
+		if (poll(&p, 1, 200) < 0 && errno != EINTR)
 			break;
 		if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
@@ -679,11 +775,30 @@ process_creds(chain *ch, const char *command, const char *profile, found *f)
 		OPENSSL_cleanse(chunk, sizeof(chunk));
 	}
 	close(out[0]);
-	if (timed_out || too_big)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (timed_out)
+	if (timed_out || too_big || interrupted)
+		kill(-pid, SIGKILL);
+	/* stdout closed is not the end: wait for the exit within the same deadline */
+	for (;;)
+	{
+		pid_t		r = waitpid(pid, &st, WNOHANG);
+		struct timespec ts = {0, 50 * 1000 * 1000};
+
+		if (r == pid || (r < 0 && errno != EINTR))
+			break;
+		if (r == 0 && (time(NULL) > deadline || aborted(ch->cfg)))
+		{
+			timed_out = !aborted(ch->cfg);
+			interrupted = !timed_out;
+			kill(-pid, SIGKILL);
+			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+				;
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+	if (interrupted)
+		fail(ch, "credential_process of profile \"%s\": interrupted (shutting down or cancelled)", profile);
+	else if (timed_out)
 		fail(ch, "credential_process of profile \"%s\" did not finish within %d s", profile, PROCESS_TIMEOUT_S);
 	else if (too_big)
 		fail(ch, "credential_process of profile \"%s\" wrote more than %d bytes", profile, DOC_MAX);
@@ -691,7 +806,7 @@ process_creds(chain *ch, const char *command, const char *profile, found *f)
 		fail(ch, "credential_process of profile \"%s\" exited with status %d", profile, WEXITSTATUS(st));
 	else if (WIFSIGNALED(st))
 		fail(ch, "credential_process of profile \"%s\" was killed by signal %d", profile, WTERMSIG(st));
-	else if (aws_creds_from_json(vbuf_str(&b), b.len, &f->c, &f->expires, herr, sizeof(herr)) != 0)
+	else if (aws_creds_from_process(vbuf_str(&b), b.len, &f->c, &f->expires, herr, sizeof(herr)) != 0)
 		fail(ch, "credential_process of profile \"%s\": %s", profile, herr);
 	else
 	{
@@ -827,7 +942,16 @@ role_source(chain *ch, const char *profile, int depth, const char *source_profil
 			fail(ch, "profile \"%s\": source_profile \"%s\" not found", profile, source_profile);
 			return -1;
 		}
-		return profile_creds(ch, source_profile, depth + 1, src) == 1 ? 0 : -1;
+		switch (profile_creds(ch, source_profile, depth + 1, src))
+		{
+			case 1:
+				return 0;
+			case 0:
+				fail(ch, "profile \"%s\": source_profile \"%s\" has no credentials", profile, source_profile);
+				return -1;
+			default:
+				return -1;
+		}
 	}
 	if (strcmp(credential_source, "Environment") == 0)
 	{
@@ -921,9 +1045,10 @@ profile_creds(chain *ch, const char *profile, int depth, found *f)
 	}
 	else if ((v4 = prof_get(ch, profile, "credential_process")) != NULL)
 		rc = process_creds(ch, v4, profile, f) == 0 ? 1 : -1;
+	else if (v1)
+		fail(ch, "profile \"%s\" has aws_access_key_id but no aws_secret_access_key", profile);
 	else
-		fail(ch, "profile \"%s\" has no credentials: no role_arn, aws_access_key_id/aws_secret_access_key or credential_process%s",
-			 profile, v1 ? " (aws_secret_access_key is missing)" : "");
+		rc = 0;					/* e.g. only a region: the chain goes on, as the SDKs' does */
 	free(role_arn);
 	wipe_free(v1);
 	wipe_free(v2);
@@ -946,6 +1071,7 @@ resolve(const aws_creds_config *cfg, found *f, char *err, size_t errlen)
 
 	memset(f, 0, sizeof(*f));
 	memset(&ch, 0, sizeof(ch));
+	ch.cfg = cfg;
 	ch.region = cfg ? cfg->region : NULL;
 	ch.err = err;
 	ch.errlen = errlen;
@@ -958,9 +1084,10 @@ resolve(const aws_creds_config *cfg, found *f, char *err, size_t errlen)
 		return web_identity(&ch, wif, arn, env("AWS_ROLE_SESSION_NAME"), f);
 
 	load_files(&ch);
-	if (prof_exists(&ch, profile))
-		rc = profile_creds(&ch, profile, 0, f);
-	else if (named)
+	rc = prof_exists(&ch, profile) ? profile_creds(&ch, profile, 0, f) : 0;
+	if (rc != 0)
+		;
+	else if (named && !prof_exists(&ch, profile))
 	{
 		vbuf		a = VBUF_INIT,
 					b = VBUF_INIT;
@@ -975,8 +1102,8 @@ resolve(const aws_creds_config *cfg, found *f, char *err, size_t errlen)
 	}
 	else if ((rc = container_creds(&ch, f)) == 0 && (rc = imds_creds(&ch, f, false)) == 0)
 	{
-		fail(&ch, "no AWS credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set, %s has no [default] profile, no container credentials are configured and instance metadata is disabled",
-			 ch.cred_path[0] ? ch.cred_path : "the credentials file (HOME unknown)");
+		fail(&ch, "no AWS credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set, the shared files (%s) have none for profile \"%s\", no container credentials are configured and instance metadata is disabled",
+			 ch.cred_path[0] ? ch.cred_path : "none: HOME unknown", profile);
 		rc = -1;
 	}
 	else if (rc == -1 && f->provider[0] == '\0' && strncmp(err, "instance metadata", 17) == 0)
@@ -985,8 +1112,8 @@ resolve(const aws_creds_config *cfg, found *f, char *err, size_t errlen)
 		char		tail[512];
 
 		vtp_strlcpy(tail, err, sizeof(tail));
-		snprintf(err, errlen, "no AWS credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set, %s has no [default] profile, no container credentials are configured, and %s",
-				 ch.cred_path[0] ? ch.cred_path : "the credentials file (HOME unknown)", tail);
+		snprintf(err, errlen, "no AWS credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set, the shared files (%s) have none for profile \"%s\", no container credentials are configured, and %s",
+				 ch.cred_path[0] ? ch.cred_path : "none: HOME unknown", profile, tail);
 	}
 	wipe_free(ch.cred_text);
 	wipe_free(ch.conf_text);
@@ -995,15 +1122,26 @@ resolve(const aws_creds_config *cfg, found *f, char *err, size_t errlen)
 
 /* --- the per-process cache --- */
 
+/*
+ * One entry (a process uses one profile). A fetch runs without the lock:
+ * other threads are served the still-valid credentials meanwhile, or wait
+ * for the fetch when there are none; a failure is remembered for a moment
+ * so that retries do not each run the whole chain again.
+ */
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cache_cv = PTHREAD_COND_INITIALIZER;
 static struct
 {
 	bool		valid;
+	bool		fetching;
 	char		key[256];
 	found		f;
 	aws_creds_info info;
-	long		refresh_at;		/* 0: never (static) */
+	long		first_seen;		/* when these exact credentials were first fetched */
+	long		refresh_at;
 	long		next_try;		/* after a failed refresh */
+	long		fail_until;		/* nothing valid: the last failure stands until then */
+	char		fail_err[512];
 	unsigned	generation;
 } cache;
 
@@ -1014,66 +1152,150 @@ cache_key(const aws_creds_config *cfg, char *out, size_t outlen)
 			 cfg && cfg->region ? cfg->region : "");
 }
 
+static bool
+env_keys_set(void)
+{
+	return env("AWS_ACCESS_KEY_ID") && env("AWS_SECRET_ACCESS_KEY");
+}
+
+/* Usable as they are: same configuration, still fresh (or retrying a failed refresh while valid). */
+static bool
+cache_usable(const char *key, long now)
+{
+	if (!cache.valid || strcmp(cache.key, key) != 0)
+		return false;
+	/* the environment is checked every time: it is first, and cheap */
+	if (strcmp(cache.f.provider, "environment") == 0 || env_keys_set())
+		return false;
+	if (now < cache.refresh_at)
+		return true;
+	return (cache.fetching || now < cache.next_try) &&
+		(cache.f.expires == 0 || now < cache.f.expires - 1);
+}
+
+static void
+cache_store(const char *key, found *f, long now)
+{
+	bool		same = cache.valid && strcmp(cache.f.provider, f->provider) == 0 &&
+		strcmp(cache.f.c.access_key, f->c.access_key) == 0 &&
+		strcmp(cache.f.c.session_token, f->c.session_token) == 0;
+
+	if (!same)
+	{
+		cache.generation++;
+		cache.first_seen = now;
+	}
+	OPENSSL_cleanse(&cache.f, sizeof(cache.f));
+	cache.f = *f;
+	cache.valid = true;
+	vtp_strlcpy(cache.key, key, sizeof(cache.key));
+	cache.info.generation = cache.generation;
+	vtp_strlcpy(cache.info.provider, f->provider, sizeof(cache.info.provider));
+	vtp_strlcpy(cache.info.detail, f->detail, sizeof(cache.info.detail));
+	cache.info.expires = f->expires;
+	cache.info.loaded = now;
+	cache.info.refresh_error[0] = '\0';
+	if (f->expires)
+	{
+		/*
+		 * From their whole life, not what is left: a metadata service that
+		 * hands out the same keys late must not pull refreshes ever closer.
+		 */
+		cache.refresh_at = aws_creds_refresh_at(cache.first_seen, f->expires);
+		if (same && cache.refresh_at < now + 10 && f->expires - now > 20)
+			cache.refresh_at = now + 10;
+	}
+	else if (strcmp(f->provider, "credential-process") == 0)
+		cache.refresh_at = LONG_MAX;	/* no Expiration: for the process's life, as the SDKs */
+	else
+		cache.refresh_at = now + STATIC_RECHECK_S;	/* a rotated file is picked up */
+	cache.next_try = 0;
+	cache.fail_until = 0;
+}
+
 int
 aws_creds_current(const aws_creds_config *cfg, sigv4_creds *out, aws_creds_info *info, char *err, size_t errlen)
 {
 	char		key[256];
-	long		now = (long) time(NULL);
+	long		now;
 	found		f;
-	int			rc = 0;
+	int			rc;
 
 	cache_key(cfg, key, sizeof(key));
 	pthread_mutex_lock(&cache_mu);
-	/* the environment is checked every time: it is first, and cheap */
-	if (cache.valid && strcmp(cache.key, key) == 0 &&
-		strcmp(cache.f.provider, "environment") != 0 &&
-		!(env("AWS_ACCESS_KEY_ID") && env("AWS_SECRET_ACCESS_KEY")) &&
-		(now < cache.refresh_at ||
-		 (now < cache.next_try && (cache.f.expires == 0 || now < cache.f.expires - 1))))
-		goto hit;
-
-	if (resolve(cfg, &f, err, errlen) == 0)
+	for (;;)
 	{
-		bool		same = cache.valid && strcmp(cache.f.provider, f.provider) == 0 &&
-			strcmp(cache.f.c.access_key, f.c.access_key) == 0 &&
-			strcmp(cache.f.c.session_token, f.c.session_token) == 0;
+		now = (long) time(NULL);
+		if (cache_usable(key, now))
+			goto hit;
+		if (!cache.fetching && !(cache.valid && strcmp(cache.key, key) == 0) &&
+			now < cache.fail_until && strcmp(cache.key, key) == 0)
+		{
+			vtp_strlcpy(err, cache.fail_err, errlen);
+			pthread_mutex_unlock(&cache_mu);
+			return -1;
+		}
+		if (!cache.fetching)
+			break;
+		/* another thread fetches, and nothing valid is cached: wait for it */
+		{
+			struct timespec until;
 
-		OPENSSL_cleanse(&cache.f, sizeof(cache.f));
-		cache.f = f;
-		cache.valid = true;
-		vtp_strlcpy(cache.key, key, sizeof(cache.key));
-		if (!same)
-			cache.generation++;
-		cache.info.generation = cache.generation;
-		vtp_strlcpy(cache.info.provider, f.provider, sizeof(cache.info.provider));
-		vtp_strlcpy(cache.info.detail, f.detail, sizeof(cache.info.detail));
-		cache.info.expires = f.expires;
-		cache.info.loaded = now;
-		cache.refresh_at = f.expires ? aws_creds_refresh_at(now, f.expires) : now + STATIC_RECHECK_S;
-		cache.next_try = 0;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 200 * 1000 * 1000;
+			if (until.tv_nsec >= 1000000000L)
+			{
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			(void) pthread_cond_timedwait(&cache_cv, &cache_mu, &until);
+		}
+		if (cfg && cfg->abort_check && cfg->abort_check(cfg->abort_arg))
+		{
+			pthread_mutex_unlock(&cache_mu);
+			snprintf(err, errlen, "interrupted while waiting for AWS credentials");
+			return -1;
+		}
+	}
+	cache.fetching = true;
+	pthread_mutex_unlock(&cache_mu);
+
+	rc = resolve(cfg, &f, err, errlen);
+
+	pthread_mutex_lock(&cache_mu);
+	cache.fetching = false;
+	pthread_cond_broadcast(&cache_cv);
+	now = (long) time(NULL);
+	if (rc == 0)
+	{
+		cache_store(key, &f, now);
 		OPENSSL_cleanse(&f, sizeof(f));
 		goto hit;
 	}
 	OPENSSL_cleanse(&f, sizeof(f));
-	/* a failed refresh: keep what still works, and try again shortly */
+	/* a failed refresh: keep what still works, say so, and try again shortly */
 	if (cache.valid && strcmp(cache.key, key) == 0 && strcmp(cache.f.provider, "environment") != 0 &&
 		(cache.f.expires == 0 || now < cache.f.expires - 1))
 	{
 		cache.next_try = now + REFRESH_RETRY_S;
+		vtp_strlcpy(cache.info.refresh_error, err, sizeof(cache.info.refresh_error));
+		cache.info.refresh_failures++;
 		goto hit;
 	}
-	cache.valid = false;
 	OPENSSL_cleanse(&cache.f, sizeof(cache.f));
-	rc = -1;
+	cache.valid = false;
+	vtp_strlcpy(cache.key, key, sizeof(cache.key));
+	cache.fail_until = now + FAIL_REMEMBER_S;
+	vtp_strlcpy(cache.fail_err, err, sizeof(cache.fail_err));
 	pthread_mutex_unlock(&cache_mu);
-	return rc;
+	return -1;
 
 hit:
 	*out = cache.f.c;
 	if (info)
 		*info = cache.info;
 	pthread_mutex_unlock(&cache_mu);
-	return rc;
+	return 0;
 }
 
 bool
@@ -1090,12 +1312,17 @@ aws_creds_peek(aws_creds_info *info)
 }
 
 void
-aws_creds_invalidate(void)
+aws_creds_invalidate(const char *access_key)
 {
 	pthread_mutex_lock(&cache_mu);
-	if (cache.valid)
+	/* only the refused ones: a late answer to an old key keeps fresh ones */
+	if (cache.valid && access_key && strcmp(cache.f.c.access_key, access_key) == 0)
+	{
 		cache.refresh_at = 1;
-	cache.next_try = 0;
+		cache.next_try = 0;
+		if (cache.f.expires)
+			cache.f.expires = (long) time(NULL);	/* never served again */
+	}
 	pthread_mutex_unlock(&cache_mu);
 }
 
@@ -1110,7 +1337,7 @@ aws_creds_reset(void)
 int
 aws_creds_load(const char *profile, sigv4_creds *c, char *err, size_t errlen)
 {
-	aws_creds_config cfg = {profile, NULL};
+	aws_creds_config cfg = {profile, NULL, NULL, NULL};
 
 	return aws_creds_current(&cfg, c, NULL, err, errlen);
 }

@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "aws.h"
 #include "json.h"
@@ -97,7 +101,7 @@ ini_get_one(const char *k, const char *v, void *arg)
 {
 	ini_get_ctx *g = arg;
 
-	if (strcmp(k, g->key) == 0)
+	if (strcasecmp(k, g->key) == 0)	/* as botocore, which lowercases them */
 	{
 		if (g->value)
 		{
@@ -135,11 +139,11 @@ ini_static_keys(const char *k, const char *v, void *arg)
 {
 	sigv4_creds *c = arg;
 
-	if (strcmp(k, "aws_access_key_id") == 0)
+	if (strcasecmp(k, "aws_access_key_id") == 0)
 		vtp_strlcpy(c->access_key, v, sizeof(c->access_key));
-	else if (strcmp(k, "aws_secret_access_key") == 0)
+	else if (strcasecmp(k, "aws_secret_access_key") == 0)
 		vtp_strlcpy(c->secret_key, v, sizeof(c->secret_key));
-	else if (strcmp(k, "aws_session_token") == 0)
+	else if (strcasecmp(k, "aws_session_token") == 0)
 		vtp_strlcpy(c->session_token, v, sizeof(c->session_token));
 }
 
@@ -231,10 +235,6 @@ aws_creds_from_json(const char *text, size_t len, sigv4_creds *c, long *expires,
 	code = json_get_str(v, "Code");
 	if (code && strcmp(code, "Success") != 0)
 		snprintf(err, errlen, "the credentials document says Code \"%.64s\"", code);
-	else if (json_get(v, "Version") && !(json_get_str(v, "Version") == NULL &&
-										 json_get(v, "Version")->type == JSON_NUMBER &&
-										 json_get(v, "Version")->num == 1))
-		snprintf(err, errlen, "credential_process output must have \"Version\": 1");
 	else if (ak == NULL || sk == NULL || ak[0] == '\0' || sk[0] == '\0')
 		snprintf(err, errlen, "the credentials document lacks AccessKeyId or SecretAccessKey");
 	else if (strlen(ak) >= sizeof(c->access_key) || strlen(sk) >= sizeof(c->secret_key) ||
@@ -255,6 +255,41 @@ aws_creds_from_json(const char *text, size_t len, sigv4_creds *c, long *expires,
 }
 
 int
+aws_creds_from_process(const char *text, size_t len, sigv4_creds *c, long *expires, char *err, size_t errlen)
+{
+	char		jerr[128];
+	json_value *v = json_parse(text, len, jerr, sizeof(jerr));
+	const json_value *ver = json_get(v, "Version");
+	bool		one = ver && ver->type == JSON_NUMBER && ver->num == 1;
+
+	json_free(v);
+	memset(c, 0, sizeof(*c));
+	*expires = 0;
+	if (!one)
+	{
+		snprintf(err, errlen, "credential_process output must be a JSON object with \"Version\": 1");
+		return -1;
+	}
+	return aws_creds_from_json(text, len, c, expires, err, errlen);
+}
+
+/* An element's text that must fit out whole: a cut token is a wrong token. */
+static bool
+xml_whole(const char *xml, const char *tag, char *out, size_t outlen)
+{
+	char		big[8192];
+
+	if (!aws_xml_value(xml, tag, big, sizeof(big)) || strlen(big) >= outlen)
+	{
+		OPENSSL_cleanse(big, sizeof(big));
+		return false;
+	}
+	vtp_strlcpy(out, big, outlen);
+	OPENSSL_cleanse(big, sizeof(big));
+	return true;
+}
+
+int
 aws_creds_from_sts(const char *xml, sigv4_creds *c, long *expires, char *err, size_t errlen)
 {
 	char		exp[64],
@@ -269,17 +304,19 @@ aws_creds_from_sts(const char *xml, sigv4_creds *c, long *expires, char *err, si
 			vtp_strlcpy(code, "unknown", sizeof(code));
 		if (!aws_xml_value(xml, "Message", msg, sizeof(msg)))
 			msg[0] = '\0';
+		/* SignatureDoesNotMatch may go on with the canonical request: keep the first line */
+		msg[strcspn(msg, "\r\n")] = '\0';
 		snprintf(err, errlen, "STS refused: %s%s%s", code, msg[0] ? ": " : "", msg);
 		return -1;
 	}
-	if (!aws_xml_value(xml, "AccessKeyId", c->access_key, sizeof(c->access_key)) ||
-		!aws_xml_value(xml, "SecretAccessKey", c->secret_key, sizeof(c->secret_key)) ||
-		!aws_xml_value(xml, "SessionToken", c->session_token, sizeof(c->session_token)) ||
+	if (!xml_whole(xml, "AccessKeyId", c->access_key, sizeof(c->access_key)) ||
+		!xml_whole(xml, "SecretAccessKey", c->secret_key, sizeof(c->secret_key)) ||
+		!xml_whole(xml, "SessionToken", c->session_token, sizeof(c->session_token)) ||
 		!aws_xml_value(xml, "Expiration", exp, sizeof(exp)) ||
 		!aws_parse_iso8601(exp, expires) || c->access_key[0] == '\0' || c->secret_key[0] == '\0')
 	{
 		memset(c, 0, sizeof(*c));
-		snprintf(err, errlen, "the STS answer lacks credentials or their expiration");
+		snprintf(err, errlen, "the STS answer lacks credentials or their expiration, or holds one too long");
 		return -1;
 	}
 	return 0;
@@ -304,32 +341,33 @@ aws_creds_refresh_at(long loaded, long expires)
 bool
 aws_container_uri_allowed(const char *uri)
 {
-	const char *h;
-	char		host[256];
-	size_t		n;
+	CURLU	   *u = curl_url();
+	char	   *scheme = NULL,
+			   *host = NULL,
+			   *user = NULL;
+	bool		ok = false;
 
-	if (strncmp(uri, "https://", 8) == 0)
-		return true;
-	if (strncmp(uri, "http://", 7) != 0)
-		return false;
-	h = uri + 7;
-	if (*h == '[')
+	/* parsed as curl will parse it: "http://127.0.0.1:1@evil/" goes to evil */
+	if (u && curl_url_set(u, CURLUPART_URL, uri, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER)
 	{
-		n = strcspn(h, "]");
-		if (h[n] != ']')
-			return false;
-		n++;
+		if (strcasecmp(scheme, "https") == 0)
+			ok = true;
+		else if (strcasecmp(scheme, "http") == 0)
+		{
+			/* the SDKs' rule: loopback, and the ECS and EKS Pod Identity agents */
+			ok = strcasecmp(host, "localhost") == 0 ||
+				(strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == strlen(host)) ||
+				strcmp(host, "[::1]") == 0 || strcmp(host, "169.254.170.2") == 0 ||
+				strcmp(host, "169.254.170.23") == 0 || strcasecmp(host, "[fd00:ec2::23]") == 0;
+		}
 	}
-	else
-		n = strcspn(h, ":/?#");
-	if (n == 0 || n >= sizeof(host))
-		return false;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	/* the SDKs' rule: loopback, and the ECS and EKS Pod Identity agents */
-	if (strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == n)
-		return true;
-	return strcmp(host, "localhost") == 0 ||
-		strcmp(host, "[::1]") == 0 || strcmp(host, "169.254.170.2") == 0 ||
-		strcmp(host, "169.254.170.23") == 0 || strcmp(host, "[fd00:ec2::23]") == 0;
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(user);
+	if (u)
+		curl_url_cleanup(u);
+	return ok;
 }

@@ -30,6 +30,8 @@ typedef struct aws_creds_config
 {
 	const char *profile;		/* vtp.aws_profile; NULL or "" = AWS_PROFILE, else "default" */
 	const char *region;			/* names STS's regional endpoint */
+	int			(*abort_check) (void *arg);	/* nonzero: stop a fetch (shutdown, cancel) */
+	void	   *abort_arg;
 } aws_creds_config;
 
 typedef struct aws_creds_info
@@ -39,6 +41,8 @@ typedef struct aws_creds_info
 	long		expires;		/* seconds since the epoch; 0 = does not expire */
 	long		loaded;			/* when they were fetched */
 	unsigned	generation;		/* grows with each load or refresh in this process */
+	unsigned	refresh_failures;	/* grows with each failed refresh of these */
+	char		refresh_error[256];	/* why the last refresh failed ("" none) */
 } aws_creds_info;
 
 /*
@@ -53,8 +57,8 @@ extern int	aws_creds_current(const aws_creds_config *cfg, sigv4_creds *out, aws_
 /* What the cache holds now, without fetching; false when nothing. */
 extern bool aws_creds_peek(aws_creds_info *info);
 
-/* The cached credentials were refused as expired: fetch anew next time. */
-extern void aws_creds_invalidate(void);
+/* AWS refused these (by access key id) as expired: never serve them again. */
+extern void aws_creds_invalidate(const char *access_key);
 
 /* Forget the cache (tests; a changed configuration reloads by itself). */
 extern void aws_creds_reset(void);
@@ -87,6 +91,10 @@ extern bool aws_ini_has(const char *text, const char *profile, bool config_style
  */
 extern int	aws_creds_from_json(const char *text, size_t len, sigv4_creds *c, long *expires,
 								char *err, size_t errlen);
+
+/* credential_process's output: the same, and "Version": 1 is required. */
+extern int	aws_creds_from_process(const char *text, size_t len, sigv4_creds *c, long *expires,
+								   char *err, size_t errlen);
 
 /* Credentials from an STS AssumeRole* response. 0 or -1 with a reason. */
 extern int	aws_creds_from_sts(const char *xml, sigv4_creds *c, long *expires, char *err, size_t errlen);

@@ -94,9 +94,23 @@ void
 vtp_aws_note_credentials(void)
 {
 	static unsigned logged = 0;
+	static unsigned failures_logged = 0;
+	static time_t last_warning = 0;
 	aws_creds_info info;
 
-	if (!aws_creds_peek(&info) || info.generation == logged)
+	if (!aws_creds_peek(&info))
+		return;
+	/* a refresh that fails while the current ones still work: say so, once a minute */
+	if (info.refresh_failures != failures_logged && info.refresh_error[0] &&
+		time(NULL) - last_warning >= 60)
+	{
+		failures_logged = info.refresh_failures;
+		last_warning = time(NULL);
+		ereport(WARNING,
+				(errmsg("vtp: could not refresh the AWS credentials from %s: %s", info.provider, info.refresh_error),
+				 errdetail("The current ones are used until they expire; the refresh is retried every few seconds.")));
+	}
+	if (info.generation == logged)
 		return;
 	logged = info.generation;
 	if (info.expires)
@@ -211,7 +225,10 @@ vtp_aws_credentials(PG_FUNCTION_ARGS)
 			values[2] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) info.expires));
 		else
 			nulls[2] = true;
-		nulls[3] = true;
+		if (info.refresh_error[0])
+			values[3] = CStringGetTextDatum(psprintf("refreshing fails (the current ones still work): %s", info.refresh_error));
+		else
+			nulls[3] = true;
 	}
 	else
 	{

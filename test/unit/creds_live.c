@@ -206,6 +206,12 @@ main(int argc, char **argv)
 	env_set("AWS_EC2_METADATA_SERVICE_ENDPOINT", cred_endpoint);
 	provider_works("", "instance-metadata", "vtp-instance-role");
 	CHECK(stat_of("issued", "imds") >= 1);
+	/* a config file with only a region (common on EC2) does not stop the chain */
+	write_file("region-only", "[default]\nregion = us-east-1\n", path, sizeof(path));
+	env_set("AWS_CONFIG_FILE", path);
+	provider_works("", "instance-metadata", "vtp-instance-role");
+	snprintf(path, sizeof(path), "%s/none", dir);
+	env_set("AWS_CONFIG_FILE", path);
 	CHECK(stat_of(NULL, "imdsv1_refused") == 0);
 	env_set("AWS_EC2_METADATA_DISABLED", "true");
 	provider_fails("", "no AWS credentials");

@@ -1,7 +1,10 @@
 /*
  * test_creds.c — the shared credentials file reader.
  */
+#include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -96,9 +99,12 @@ test_creds_docs(void)
 		const char *p = "{\"Version\": 1, \"AccessKeyId\":\"AKP\",\"SecretAccessKey\":\"SKP\",\"SessionToken\":\"STP\"}";
 		const char *p2 = "{\"Version\": 2, \"AccessKeyId\":\"AKP\",\"SecretAccessKey\":\"SKP\"}";
 
-		CHECK(aws_creds_from_json(p, strlen(p), &c, &exp, err, sizeof(err)) == 0 && exp == 0);
+		const char *p3 = "{\"AccessKeyId\":\"AKP\",\"SecretAccessKey\":\"SKP\"}";
+
+		CHECK(aws_creds_from_process(p, strlen(p), &c, &exp, err, sizeof(err)) == 0 && exp == 0);
 		CHECK_STR(c.session_token, "STP");
-		CHECK(aws_creds_from_json(p2, strlen(p2), &c, &exp, err, sizeof(err)) == -1 && strstr(err, "Version"));
+		CHECK(aws_creds_from_process(p2, strlen(p2), &c, &exp, err, sizeof(err)) == -1 && strstr(err, "Version"));
+		CHECK(aws_creds_from_process(p3, strlen(p3), &c, &exp, err, sizeof(err)) == -1 && strstr(err, "Version"));
 		CHECK(aws_creds_from_json("not json SKP", 12, &c, &exp, err, sizeof(err)) == -1 && strstr(err, "SKP") == NULL);
 		CHECK(aws_creds_from_json("{\"AccessKeyId\":\"A\"}", 18, &c, &exp, err, sizeof(err)) == -1);
 	}
@@ -113,6 +119,19 @@ test_creds_docs(void)
 		CHECK(aws_creds_from_sts(ok, &c, &exp, err, sizeof(err)) == 0 && exp == 1796187600L);
 		CHECK_STR(c.session_token, "t&w");
 		CHECK(aws_creds_from_sts(no, &c, &exp, err, sizeof(err)) == -1 && strstr(err, "InvalidIdentityToken"));
+		{
+			/* a token longer than vtp can hold is refused, not cut */
+			char	   *big = malloc(6000);
+			char	   *doc = malloc(7000);
+
+			memset(big, 'T', 5000);
+			big[5000] = '\0';
+			snprintf(doc, 7000, "<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey>"
+					 "<SessionToken>%s</SessionToken><Expiration>2026-12-02T05:00:00Z</Expiration></Credentials>", big);
+			CHECK(aws_creds_from_sts(doc, &c, &exp, err, sizeof(err)) == -1 && strstr(err, "too long"));
+			free(big);
+			free(doc);
+		}
 	}
 
 	/* refresh: 5 minutes before for long lives, a quarter of a short one */
@@ -128,6 +147,47 @@ test_creds_docs(void)
 	CHECK(!aws_container_uri_allowed("http://creds.example.com/x"));
 	CHECK(!aws_container_uri_allowed("http://127.0.0.1.evil.com/x"));
 	CHECK(!aws_container_uri_allowed("file:///etc/passwd"));
+	/* userinfo: curl would connect to the host after the @ */
+	CHECK(!aws_container_uri_allowed("http://169.254.170.2:80@evil.example/"));
+	CHECK(!aws_container_uri_allowed("http://127.0.0.1:1@evil.example/"));
+	CHECK(!aws_container_uri_allowed("http://[::1]@evil.example/"));
+	CHECK(!aws_container_uri_allowed("http://localhost:x@evil.example/"));
+	CHECK(aws_container_uri_allowed("http://LOCALHOST/creds"));
+	CHECK(aws_container_uri_allowed("http://[::1]:8080/creds"));
+}
+
+static bool
+process_alive(int pid)
+{
+	char		path[64],
+				buf[256];
+	FILE	   *f;
+	bool		alive = false;
+	int			i;
+
+	for (i = 0; i < 20; i++)
+	{
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		if ((f = fopen(path, "r")) == NULL)
+			return false;
+		alive = fgets(buf, sizeof(buf), f) && strstr(buf, ") Z ") == NULL && strstr(buf, ") X ") == NULL;
+		fclose(f);
+		if (!alive)
+			return false;
+		usleep(100 * 1000);
+	}
+	return alive;
+}
+
+/* Says stop a second after it is first asked. */
+static int
+always_abort(void *arg)
+{
+	static time_t first = 0;
+
+	if (first == 0)
+		first = time(NULL);
+	return time(NULL) - first >= 1;
 }
 
 static void
@@ -154,7 +214,7 @@ test_creds_chain(void)
 				text[2048];
 	sigv4_creds c;
 	aws_creds_info info;
-	aws_creds_config cfg = {"", "us-east-1"};
+	aws_creds_config cfg = {"", "us-east-1", NULL, NULL};
 	char		err[512];
 	unsigned	gen;
 
@@ -172,7 +232,7 @@ test_creds_chain(void)
 	setenv("AWS_SHARED_CREDENTIALS_FILE", cred, 1);
 	setenv("AWS_CONFIG_FILE", conf, 1);
 	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-	write_file(cred, "[default]\naws_access_key_id = AKFILE\naws_secret_access_key = SKFILE\n"
+	write_file(cred, "[default]\nAWS_ACCESS_KEY_ID = AKFILE\naws_secret_access_key = SKFILE\n"
 			   "[loop1]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = loop2\n"
 			   "[loop2]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = loop1\n");
 	snprintf(text, sizeof(text),
@@ -183,8 +243,10 @@ test_creds_chain(void)
 			 "[profile norole]\nrole_arn = arn:aws:iam::1:role/x\n"
 			 "[profile mfa]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = default\nmfa_serial = arn:aws:iam::1:mfa/u\n"
 			 "[profile badsource]\nrole_arn = arn:aws:iam::1:role/x\ncredential_source = Ec2InstanceMetadata\n"
-			 "[profile empty]\nregion = us-east-1\n",
-			 count, count);
+			 "[profile empty]\nregion = us-east-1\n"
+			 "[profile signals]\ncredential_process = while read k v; do case $k in SigIgn:) ign=$v;; SigBlk:) blk=$v;; esac; done < /proc/$$/status; [ $(( 0x$ign & 0x1000 )) -eq 0 ] && [ $(( 0x$blk )) -eq 0 ] && printf '{\"Version\":1,\"AccessKeyId\":\"AKSIG\",\"SecretAccessKey\":\"S\"}'\n"
+			 "[profile sleeper]\ncredential_process = sleep 30 & echo $! > %s/sleeper.pid; wait\n",
+			 count, count, dir);
 	write_file(conf, text);
 
 	aws_creds_reset();
@@ -224,9 +286,54 @@ test_creds_chain(void)
 	FAILS("mfa", "MFA");
 	FAILS("badsource", "AWS_EC2_METADATA_DISABLED");
 	FAILS("loop1", "chain longer");
-	FAILS("empty", "has no credentials");
+	FAILS("empty", "instance metadata is disabled");	/* a profile with only a region: the chain goes on */
 	FAILS("absent", "is not in");
 	CHECK(strstr(err, "SKFILE") == NULL && strstr(err, "AKFILE") == NULL);
+
+	/*
+	 * credential_process starts with default signals and an empty mask even
+	 * from a process that ignores SIGPIPE (every backend) and blocks the rest
+	 * (an upload thread); and an interrupt kills it and what it started.
+	 */
+	{
+		sigset_t	all,
+					old;
+		void		(*old_pipe) (int) = signal(SIGPIPE, SIG_IGN);
+		char		pidfile[300];
+		FILE	   *pf;
+		int			gpid = 0;
+		time_t		t0;
+
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, &old);
+		cfg.profile = "signals";
+		aws_creds_reset();
+		CHECK(aws_creds_current(&cfg, &c, &info, err, sizeof(err)) == 0);
+		if (strcmp(c.access_key, "AKSIG") != 0)
+			fprintf(stderr, "  signals: %s\n", err);
+		CHECK_STR(c.access_key, "AKSIG");
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		signal(SIGPIPE, old_pipe);
+
+		cfg.profile = "sleeper";
+		cfg.abort_check = always_abort;
+		aws_creds_reset();
+		t0 = time(NULL);
+		CHECK(aws_creds_current(&cfg, &c, &info, err, sizeof(err)) == -1 && strstr(err, "interrupted"));
+		CHECK(time(NULL) - t0 <= 3);
+		cfg.abort_check = NULL;
+		snprintf(pidfile, sizeof(pidfile), "%s/sleeper.pid", dir);
+		if ((pf = fopen(pidfile, "r")) != NULL)
+		{
+			if (fscanf(pf, "%d", &gpid) != 1)
+				gpid = 0;
+			fclose(pf);
+		}
+		CHECK(gpid > 0);
+		/* the grandchild is gone too (dead: absent, or a zombie until init reaps it) */
+		CHECK(gpid > 0 && !process_alive(gpid));
+		unlink(pidfile);
+	}
 
 	/* temporary credentials are cached, then fetched again before they expire */
 	cfg.profile = "expiring";
@@ -242,7 +349,7 @@ test_creds_chain(void)
 	CHECK_STR(c.access_key, "AKEXP2");
 	CHECK(info.generation == gen + 1);
 	/* refused as expired: fetched anew at once */
-	aws_creds_invalidate();
+	aws_creds_invalidate(c.access_key);
 	CHECK(aws_creds_current(&cfg, &c, &info, err, sizeof(err)) == 0);
 	CHECK_STR(c.access_key, "AKEXP3");
 
