@@ -6,9 +6,9 @@
 #      docs say): the server has no HOME, and a video is Published;
 #   2. no key in the environment file, a credentials file in the cluster
 #      owner's home directory from the password database: a video is
-#      Published. This needs the credential chain's fall-back to the passwd
-#      home directory when HOME is unset (as the AWS SDKs do); until the C
-#      side has it, it is a TODO test that fails ("HOME is unknown").
+#      Published: the credential chain falls back to the passwd home
+#      directory when HOME is unset, as the AWS SDKs do (before it did, this
+#      failed with "HOME is unknown").
 # The cluster is owned by a user made for the test (pg_createcluster -u), so
 # that nothing of the postgres user's (its ~/.aws) is touched; the cluster
 # and the user are removed in an END block, on failure too.
@@ -184,12 +184,8 @@ write_environment($text);
 	write_environment("# no keys here: they are in ~/.aws/credentials\n");
 	my ($env, $st, $why) = start_and_publish('credentials file', 'uploads/debian2/clip.mp4');
 	ok(!exists $env->{AWS_ACCESS_KEY_ID}, 'credentials file: the postmaster has no key in its environment');
-  TODO:
-	{
-		local $TODO = 'needs the credential chain to find ~/.aws in the passwd home directory when HOME is unset';
-		is($st, 'Published', "credentials file: a video is Published (the file found in $home, from the password database)")
-		  or diag("workers: $why");
-	}
+	is($st, 'Published', "credentials file: a video is Published (the file found in $home, from the password database)")
+	  or diag("workers: $why");
 	run_ok('pg_ctlcluster', $VERSION, $name, 'stop', '-m', 'fast');
 }
 
