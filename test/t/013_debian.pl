@@ -151,6 +151,10 @@ sub start_and_publish
 		last if $why && time() - $t0 > 20;    # still without credentials: it will not come
 		sleep 0.5;
 	}
+	my $took = time() - $t0;
+	diag(sprintf('figure: %s: notification to %s in %.1f s', $label, $st || 'nothing', $took));
+	# a slow one: what the workers said meanwhile
+	diag(join('', grep { /vtp/ } split /^/m, slurp_file("$base/postgresql.log"))) if $took > 20;
 	return ($env, $st, $why);
 }
 
