@@ -368,6 +368,7 @@ my %HAND = (
 	'bgworker/transfer.c:t->bucket' => [ 'temp', 'sources' ],    # the task's source: vtp_enqueue takes the temp bucket or vtp.source_buckets
 	'bgworker/reconcile.c:r->bucket' => [ 'temp', 'output' ],    # the trash: vtp_delete and the reconciler trash only temp and output objects
 	'bgworker/http.c:bucket' => ['temp'],                        # copy_settings() copies the temp bucket
+	'bgworker/http.c:u->st.bucket' => ['temp'],                  # the upload's stream, begun on that bucket
 	'src/sqlapi.c:bucket' => [ 'temp', 'sources' ],              # vtp_enqueue's argument, checked by bucket_allowed()
 	'src/sqlops.c:v.bucket' => [ 'temp', 'sources' ],            # vtp_retry: the video's source bucket
 	'src/sqlurls.c:SPI_getvalue(tup, td, 2)' => ['output'],      # vtp_output_urls: vtp_renditions.bucket
