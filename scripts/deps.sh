@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh — install what vtp needs to build and test, if it is missing:
-# Debian packages (apt-get; installing also upgrades a package that is
+# Debian packages (apt-get; awscli and jq run the docs' commands in
+# test/t/012_docs.pl; installing also upgrades a package that is
 # already there but older) and the test emulator's npm packages (npm ci,
 # from the committed lockfile). Safe to run again: does nothing when all is there.
 set -euo pipefail
@@ -8,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 PKGS="postgresql-15 postgresql-server-dev-15 libavformat-dev libavcodec-dev libavfilter-dev
 libswscale-dev libswresample-dev libavutil-dev libcurl4-openssl-dev libssl-dev
-libmicrohttpd-dev libipc-run-perl ffmpeg pkg-config make gcc curl nodejs npm clang libclang-rt-14-dev"
+libmicrohttpd-dev libipc-run-perl ffmpeg pkg-config make gcc curl nodejs npm clang libclang-rt-14-dev
+awscli jq"
 
 missing=()
 for p in $PKGS; do

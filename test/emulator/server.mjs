@@ -126,6 +126,62 @@ function parseTarget(url) {
   return { bucket: slash < 0 ? path : path.slice(0, slash), key: slash < 0 ? "" : path.slice(slash + 1), q };
 }
 
+// fauxqs speaks SQS's JSON 1.0 protocol only, while the AWS CLI v2 that
+// Debian packages (2.9) still speaks the older form-encoded Query protocol
+// (AWS accepts both). So that the docs' `aws sqs ...` commands run here as
+// they would on AWS (test/t/012_docs.pl), the proxy turns a signed Query
+// request into the JSON call and its answer back into Query's XML.
+function isQueryRequest(req, body) {
+  return req.method === "POST" && !req.headers["x-amz-target"] &&
+    /Credential=[^/]+\/\d{8}\/[^/]+\/sqs\//.test(req.headers["authorization"] || "") &&
+    /^application\/x-www-form-urlencoded/.test(req.headers["content-type"] || "") &&
+    /(^|&)Action=/.test(body.toString());
+}
+const queryInts = new Set(["MaxNumberOfMessages", "WaitTimeSeconds", "VisibilityTimeout", "DelaySeconds", "MaxResults"]);
+function queryToJson(params) {
+  const out = {};
+  const attrs = {}, tags = {};
+  for (const [k, v] of params) {
+    let m;
+    if (k === "Action" || k === "Version") continue;
+    if ((m = /^Attribute\.(\d+)\.(Name|Value)$/.exec(k))) (attrs[m[1]] ??= {})[m[2]] = v;
+    else if ((m = /^Tag\.(\d+)\.(Key|Value)$/.exec(k))) (tags[m[1]] ??= {})[m[2]] = v;
+    else if ((m = /^(AttributeName|MessageAttributeName|MessageSystemAttributeName)\.\d+$/.exec(k)))
+      (out[m[1] === "AttributeName" ? "AttributeNames" : m[1] + "s"] ??= []).push(v);
+    else out[k] = queryInts.has(k) ? parseInt(v, 10) : v;
+  }
+  if (Object.keys(attrs).length) out.Attributes = Object.fromEntries(Object.values(attrs).map((a) => [a.Name, a.Value ?? ""]));
+  if (Object.keys(tags).length) out.tags = Object.fromEntries(Object.values(tags).map((t) => [t.Key, t.Value ?? ""]));
+  return out;
+}
+function jsonToXml(v) {
+  let x = "";
+  for (const [k, val] of Object.entries(v || {})) {
+    if (k === "Attributes" && val && typeof val === "object")
+      for (const [n, a] of Object.entries(val)) x += `<Attribute><Name>${xmlEscape(n)}</Name><Value>${xmlEscape(a)}</Value></Attribute>`;
+    else if (k === "Messages") for (const m of val) x += `<Message>${jsonToXml(m)}</Message>`;
+    else if (k === "QueueUrls") for (const u of val) x += `<QueueUrl>${xmlEscape(u)}</QueueUrl>`;
+    else if (val !== null && typeof val === "object") continue;
+    else x += `<${k}>${xmlEscape(val)}</${k}>`;
+  }
+  return x;
+}
+async function answerQuery(res, body) {
+  const params = new URLSearchParams(body.toString());
+  const action = params.get("Action");
+  const r = await fetch(backend + "/", { method: "POST", headers: { "content-type": "application/x-amz-json-1.0",
+    "x-amz-target": `AmazonSQS.${action}` }, body: JSON.stringify(queryToJson(params)) });
+  const text = await r.text();
+  const j = text ? JSON.parse(text) : {};
+  const rid = `<ResponseMetadata><RequestId>${Date.now()}</RequestId></ResponseMetadata>`;
+  res.writeHead(r.status, { "content-type": "text/xml" });
+  if (r.status >= 300) {
+    const code = String(j.__type || "InternalError").replace(/^.*#/, "");
+    res.end(`<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>${xmlEscape(code)}</Code><Message>${xmlEscape(j.message || j.Message || "")}</Message></Error><RequestId>${Date.now()}</RequestId></ErrorResponse>`);
+  } else
+    res.end(`<?xml version="1.0"?><${action}Response><${action}Result>${jsonToXml(j)}</${action}Result>${rid}</${action}Response>`);
+}
+
 const proxy = http.createServer((req, res) => {
   const chunks = [];
   let size = 0;
@@ -183,6 +239,11 @@ const proxy = http.createServer((req, res) => {
     if (problem) {
       process.stderr.write(`emulator: rejected ${req.method} ${req.url}: ${problem.code}\n`);
       reject(res, service, problem);
+      return;
+    }
+    if (isQueryRequest(req, body)) {
+      try { await answerQuery(res, body); }
+      catch (e) { if (!res.headersSent) { res.writeHead(502); res.end(String(e)); } }
       return;
     }
     const action = service === "sqs" ? String(req.headers["x-amz-target"]).replace(/^AmazonSQS\./, "") : "";
