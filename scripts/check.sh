@@ -7,7 +7,7 @@
 #  3. the AWS client live against the S3+SQS emulator (signatures verified)
 #  4. pg_regress and the TAP integration tests, as an unprivileged user
 #     (initdb refuses root) in a copy of the tree that user can read; then,
-#     as root, the Debian route (pg_createcluster/pg_ctlcluster, 013_debian)
+#     as root, the Debian route (pg_createcluster/pg_ctlcluster, 016_debian)
 # VTP_TAP="test/t/005_faults.pl ..." runs only those TAP files (and no pg_regress),
 # for a quicker loop while working on one of them; VTP_KEEP=1 keeps the logs.
 set -euo pipefail
@@ -71,15 +71,15 @@ status=0
 "${run_as[@]}" env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
   AWS_SHARED_CREDENTIALS_FILE="$work/test/regress-credentials" HOME="$work" \
   make -C "$work" -s installcheck PROVE_FLAGS=--timer ${VTP_TAP:+PROVE_TESTS="$VTP_TAP" REGRESS=} || status=$?
-# the Debian route (test/t/013_debian.pl) makes a real cluster with
+# the Debian route (test/t/016_debian.pl) makes a real cluster with
 # pg_createcluster and starts it with pg_ctlcluster: that needs root, so it
 # runs here (the unprivileged run above skips it)
-if [ "$(id -u)" -eq 0 ] && { [ -z "${VTP_TAP:-}" ] || [[ " $VTP_TAP " == *013_debian* ]]; }; then
+if [ "$(id -u)" -eq 0 ] && { [ -z "${VTP_TAP:-}" ] || [[ " $VTP_TAP " == *016_debian* ]]; }; then
   echo "== the Debian route: pg_createcluster, pg_ctlcluster (as root)"
   (cd "$work" && env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
     TESTDIR="$work" PATH="$(pg_config --bindir):$PATH" \
     prove --timer -I "$(pg_config --pgxs | sed 's|/src/makefiles/pgxs.mk$||')/src/test/perl" -I . \
-    test/t/013_debian.pl) || status=$?
+    test/t/016_debian.pl) || status=$?
 fi
 if [ $status -ne 0 ]; then
   echo "== failure details"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh — install what vtp needs to build and test, if it is missing:
 # Debian packages (apt-get; awscli and jq run the docs' commands in
-# test/t/012_docs.pl; installing also upgrades a package that is
+# test/t/014_docs.pl; installing also upgrades a package that is
 # already there but older) and the test emulator's npm packages (npm ci,
 # from the committed lockfile). Safe to run again: does nothing when all is there.
 set -euo pipefail

@@ -129,7 +129,7 @@ function parseTarget(url) {
 // fauxqs speaks SQS's JSON 1.0 protocol only, while the AWS CLI v2 that
 // Debian packages (2.9) still speaks the older form-encoded Query protocol
 // (AWS accepts both). So that the docs' `aws sqs ...` commands run here as
-// they would on AWS (test/t/012_docs.pl), the proxy turns a signed Query
+// they would on AWS (test/t/014_docs.pl), the proxy turns a signed Query
 // request into the JSON call and its answer back into Query's XML.
 function isQueryRequest(req, body) {
   return req.method === "POST" && !req.headers["x-amz-target"] &&

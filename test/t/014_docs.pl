@@ -1,4 +1,4 @@
-# 012_docs.pl — the docs' commands work as pasted. Every `aws` command in the
+# 014_docs.pl — the docs' commands work as pasted. Every `aws` command in the
 # fenced shell blocks of docs/*.md is run, with the blocks around it (the
 # variables, here-documents and jq lines it depends on), by Debian's AWS CLI
 # against the emulator (--endpoint-url): twice, in us-east-1 and in another

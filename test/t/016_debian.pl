@@ -1,4 +1,4 @@
-# 013_debian.pl — the Debian route of docs/install.md, on a real Debian
+# 016_debian.pl — the Debian route of docs/install.md, on a real Debian
 # cluster: pg_createcluster, started by pg_ctlcluster (which replaces the
 # server's environment with /etc/postgresql/15/NAME/environment and leaves
 # HOME unset), configured from install.md's own blocks. Two ways:
