@@ -180,6 +180,9 @@ extern long s3_parse_time(const char *iso8601);
  */
 extern int	s3_presign_url(aws_client *c, const char *method, const char *bucket, const char *key,
 						   long now, long expires_seconds, vbuf *url, aws_error *err);
+/* With Content-Length signed (>= 0): the PUT must carry exactly that many bytes. */
+extern int	s3_presign_sized(aws_client *c, const char *method, const char *bucket, const char *key,
+							 long now, long expires_seconds, int64_t content_length, vbuf *url, aws_error *err);
 
 /* --- SQS (JSON 1.0 protocol) --- */
 typedef struct sqs_message

@@ -453,14 +453,21 @@ int
 s3_presign_url(aws_client *c, const char *method, const char *bucket, const char *key,
 			   long now, long expires_seconds, vbuf *url, aws_error *err)
 {
+	return s3_presign_sized(c, method, bucket, key, now, expires_seconds, -1, url, err);
+}
+
+int
+s3_presign_sized(aws_client *c, const char *method, const char *bucket, const char *key,
+				 long now, long expires_seconds, int64_t content_length, vbuf *url, aws_error *err)
+{
 	s3_loc		l;
 	char		amz_date[17];
 
 	if (aws_client_creds(c, err) != 0 || !s3_locate(c, bucket, key, &l, err))
 		return -1;
 	sigv4_amz_date(now, amz_date);
-	sigv4_presign(url, method, l.base.data, l.host.data, l.path.data, NULL, &c->creds,
-				  c->region, "s3", amz_date, expires_seconds);
+	sigv4_presign_sized(url, method, l.base.data, l.host.data, l.path.data, NULL, &c->creds,
+						c->region, "s3", amz_date, expires_seconds, (long long) content_length);
 	s3_loc_free(&l);
 	return 0;
 }

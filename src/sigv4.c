@@ -323,20 +323,39 @@ sigv4_presign(vbuf *url, const char *method, const char *base, const char *host,
 			  const char *region, const char *service, const char *amz_date,
 			  long expires_seconds)
 {
+	sigv4_presign_sized(url, method, base, host, path, extra_query, c, region, service, amz_date,
+						expires_seconds, -1);
+}
+
+void
+sigv4_presign_sized(vbuf *url, const char *method, const char *base, const char *host,
+					const char *path, const char *extra_query, const sigv4_creds *c,
+					const char *region, const char *service, const char *amz_date,
+					long expires_seconds, long long content_length)
+{
 	vbuf		raw = VBUF_INIT,
 				query = VBUF_INIT,
 				cred = VBUF_INIT;
-	sigv4_header hdr = {"host", host};
+	char		len[32];
+	sigv4_header hdr[2];
+	int			nh = 0;
 	sigv4_input in;
 	char		sig[65];
+
+	if (content_length >= 0)
+	{
+		snprintf(len, sizeof(len), "%lld", content_length);
+		hdr[nh++] = (sigv4_header) {"content-length", len};
+	}
+	hdr[nh++] = (sigv4_header) {"host", host};
 
 	vbuf_printf(&cred, "%s/%.8s/%s/%s/aws4_request", c->access_key, amz_date, region, service);
 	if (extra_query && extra_query[0])
 		vbuf_printf(&raw, "%s&", extra_query);
 	vbuf_puts(&raw, "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=");
 	sigv4_uri_encode(&raw, cred.data, true);
-	vbuf_printf(&raw, "&X-Amz-Date=%s&X-Amz-Expires=%ld&X-Amz-SignedHeaders=host",
-				amz_date, expires_seconds);
+	vbuf_printf(&raw, "&X-Amz-Date=%s&X-Amz-Expires=%ld&X-Amz-SignedHeaders=%s",
+				amz_date, expires_seconds, content_length >= 0 ? "content-length%3Bhost" : "host");
 	if (c->session_token[0])
 	{
 		vbuf_puts(&raw, "&X-Amz-Security-Token=");
@@ -348,8 +367,8 @@ sigv4_presign(vbuf *url, const char *method, const char *base, const char *host,
 	in.method = method;
 	in.path = path;
 	in.query = query.data;
-	in.headers = &hdr;
-	in.nheaders = 1;
+	in.headers = hdr;
+	in.nheaders = nh;
 	in.payload_hash = "UNSIGNED-PAYLOAD";
 	in.region = region;
 	in.service = service;

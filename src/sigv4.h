@@ -71,6 +71,15 @@ extern void sigv4_presign(vbuf *url, const char *method, const char *base, const
 						  const char *region, const char *service, const char *amz_date,
 						  long expires_seconds);
 
+/*
+ * The same with Content-Length signed too (content_length >= 0): S3 then
+ * takes exactly that many bytes (SignatureDoesNotMatch otherwise).
+ */
+extern void sigv4_presign_sized(vbuf *url, const char *method, const char *base, const char *host,
+								const char *path, const char *extra_query, const sigv4_creds *c,
+								const char *region, const char *service, const char *amz_date,
+								long expires_seconds, long long content_length);
+
 /* Format t (seconds since the epoch) as YYYYMMDDTHHMMSSZ. */
 extern void sigv4_amz_date(long t, char out[17]);
 

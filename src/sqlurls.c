@@ -20,6 +20,7 @@
 #include "creds.h"
 
 #define MAX_PRESIGN_SECONDS (7 * 24 * 3600)	/* SigV4's limit */
+#define S3_MAX_SINGLE_PUT (INT64CONST(5) * 1024 * 1024 * 1024)	/* one PUT, presigned or not */
 
 PG_FUNCTION_INFO_V1(vtp_create_upload);
 PG_FUNCTION_INFO_V1(vtp_output_urls);
@@ -70,6 +71,8 @@ vtp_create_upload(PG_FUNCTION_ARGS)
 {
 	const char *filename = PG_ARGISNULL(0) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(0));
 	long		expires = PG_ARGISNULL(1) ? 3600 : expiry_seconds(PG_GETARG_DATUM(1));
+	/* 1.3's three-argument form: the size the client will PUT, signed into the URL */
+	int64		size = PG_NARGS() >= 3 && !PG_ARGISNULL(2) ? PG_GETARG_INT64(2) : -1;
 	long		now = (long) time(NULL);
 	char		id[37],
 				safe[VTP_NAME_MAX + 1];
@@ -85,13 +88,31 @@ vtp_create_upload(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "vtp_create_upload: return type must be a row type");
+	if (PG_NARGS() >= 3 && !PG_ARGISNULL(2))
+	{
+		if (size < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("size must be at least 1 byte")));
+		if (size > S3_MAX_SINGLE_PUT)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("a presigned upload takes at most 5 GiB (%lld bytes), S3's limit for one PUT; this one would be %lld bytes",
+							(long long) S3_MAX_SINGLE_PUT, (long long) size),
+					 errhint("Upload larger files through the HTTP endpoint (vtp.upload_listen), which uses multipart uploads.")));
+		if (size > (int64) vtp_max_source_size_mb * 1024 * 1024)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the upload would be %lld bytes, more than vtp.max_source_size (%d MB)",
+							(long long) size, vtp_max_source_size_mb)));
+	}
 	vtp_uuid_v4(id);
 	vtp_safe_filename(filename, safe, sizeof(safe));
 	key = psprintf("%s%s/%s", vtp_upload_prefix, id, safe);
 
 	vtp_aws_setup(&c);
 	expires = clamp_to_credentials(expires, now);
-	rc = s3_presign_url(&c, "PUT", vtp_temp_bucket, key, now, expires, &url, &err);
+	rc = s3_presign_sized(&c, "PUT", vtp_temp_bucket, key, now, expires, size, &url, &err);
 	aws_client_cleanup(&c);
 	if (rc != 0)
 		presign_refused(&err);

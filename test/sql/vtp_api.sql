@@ -38,3 +38,8 @@ SELECT count(*) FROM vtp_output_urls('00000000-0000-4000-8000-000000000000');
 SELECT provider, detail ~ '^profile regress in .*/test/regress-credentials$' AS from_the_file,
        expires_at, error FROM vtp_aws_credentials();
 SELECT count(*) FROM vtp_aws_credentials() r WHERE r::text ~ 'AKIDREGRES';
+-- a presigned upload of a known size signs its Content-Length; S3's 5 GiB bound
+SELECT url ~ 'X-Amz-SignedHeaders=content-length%3Bhost' AS length_signed FROM vtp_create_upload('a.mp4', '1 hour', 1000);
+SELECT url ~ 'X-Amz-SignedHeaders=host&' AS host_only FROM vtp_create_upload('a.mp4', '1 hour', NULL);
+SELECT vtp_create_upload('a.mp4', '1 hour', 0);
+SELECT vtp_create_upload('a.mp4', '1 hour', 5368709121);

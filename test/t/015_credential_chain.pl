@@ -93,5 +93,20 @@ ok($stdout =~ /^\d+$/ && $stdout >= 14 && $stdout <= 15, "an upload URL for 6 ho
 like($stderr, qr/NOTICE:  the URL expires in \d+ s, not 21600 s: it is signed with temporary AWS credentials \(instance-metadata\)/,
 	'and a NOTICE says why');
 
+# an upload URL of a known size: S3 (the proxy) takes exactly that many bytes
+my $sized = $node->safe_psql('postgres', q{SELECT url FROM vtp_create_upload('sized.bin', '10 minutes', 1000)});
+sub put_status
+{
+	my ($url, $n) = @_;
+	my ($o, $e);
+	IPC::Run::run([ 'node', '-e',
+		'fetch(process.argv[1], {method: "PUT", body: Buffer.alloc(+process.argv[2], 120)}).then(r => console.log(r.status))',
+		$url, $n ], '>', \$o, '2>', \$e);
+	chomp $o;
+	return $o;
+}
+is(put_status($sized, 999), '403', 'a PUT of another size than the one signed is refused');
+is(put_status($sized, 1000), '200', 'the signed size goes in');
+
 $node->stop;
 done_testing();
