@@ -88,6 +88,25 @@ wipe_free(char *s)
 	}
 }
 
+static void
+wipe_vbuf(vbuf *b)
+{
+	if (b->data)
+		OPENSSL_cleanse(b->data, b->len);
+	vbuf_free(b);
+}
+
+/* Header lists hold tokens and signatures. */
+static void
+wipe_slist(struct curl_slist *hl)
+{
+	struct curl_slist *p;
+
+	for (p = hl; p; p = p->next)
+		OPENSSL_cleanse(p->data, strlen(p->data));
+	curl_slist_free_all(hl);
+}
+
 /* HOME, else the passwd entry's home, as the SDKs' expanduser does. */
 static bool
 home_dir(char *out, size_t outlen)
@@ -512,6 +531,25 @@ assume_role(chain *ch, const sigv4_creds *src, const char *role_arn, const char 
 	return rc;
 }
 
+/* GET a JSON credentials document (IMDS, container); 1 or -1 with a reason. */
+static int
+fetch_doc(chain *ch, const char *url, struct curl_slist *hl, long timeout_ms, const char *who, found *f)
+{
+	vbuf		answer = VBUF_INIT;
+	long		status;
+	char		herr[512];
+	int			rc = -1;
+
+	if (http_call(ch, true, "GET", url, hl, NULL, timeout_ms, 2, &answer, &status, herr, sizeof(herr)) != 0)
+		fail(ch, "%s: %s", who, herr);
+	else if (aws_creds_from_json(answer.data, answer.len, &f->c, &f->expires, herr, sizeof(herr)) != 0)
+		fail(ch, "%s: %s", who, herr);
+	else
+		rc = 1;
+	wipe_vbuf(&answer);
+	return rc;
+}
+
 /* --- container credentials (ECS, EKS Pod Identity) --- */
 
 static int
@@ -522,11 +560,8 @@ container_creds(chain *ch, found *f)
 	const char *tok_file = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 	char	   *token = NULL;
 	vbuf		url = VBUF_INIT,
-				hv = VBUF_INIT,
-				answer = VBUF_INIT;
+				hv = VBUF_INIT;
 	struct curl_slist *hl = NULL;
-	long		status;
-	char		herr[512];
 	int			rc = -1;
 
 	if (rel)
@@ -566,29 +601,15 @@ container_creds(chain *ch, found *f)
 		vbuf_printf(&hv, "Authorization: %s", token);
 		hl = curl_slist_append(hl, hv.data);
 	}
-	if (http_call(ch, true, "GET", url.data, hl, NULL, CONTAINER_TIMEOUT_MS, 2, &answer, &status, herr, sizeof(herr)) != 0)
-		fail(ch, "container credentials: %s", herr);
-	else if (aws_creds_from_json(answer.data, answer.len, &f->c, &f->expires, herr, sizeof(herr)) != 0)
-		fail(ch, "container credentials: %s", herr);
-	else
+	if ((rc = fetch_doc(ch, url.data, hl, CONTAINER_TIMEOUT_MS, "container credentials", f)) == 1)
 	{
-		rc = 1;
 		vtp_strlcpy(f->provider, "container", sizeof(f->provider));
 		snprintf(f->detail, sizeof(f->detail), "%s", url.data);
 	}
 done:
-	if (hl)
-	{
-		OPENSSL_cleanse(hl->data, strlen(hl->data));
-		curl_slist_free_all(hl);
-	}
-	if (answer.data)
-		OPENSSL_cleanse(answer.data, answer.len);
-	if (hv.data)
-		OPENSSL_cleanse(hv.data, hv.len);
+	wipe_slist(hl);
 	wipe_free(token);
-	vbuf_free(&answer);
-	vbuf_free(&hv);
+	wipe_vbuf(&hv);
 	vbuf_free(&url);
 	return rc;
 }
@@ -603,8 +624,7 @@ imds_creds(chain *ch, found *f, bool asked)
 	vbuf		url = VBUF_INIT,
 				hv = VBUF_INIT,
 				token = VBUF_INIT,
-				role = VBUF_INIT,
-				answer = VBUF_INIT;
+				role = VBUF_INIT;
 	struct curl_slist *hl = NULL;
 	long		status;
 	char		herr[512];
@@ -654,31 +674,15 @@ imds_creds(chain *ch, found *f, bool asked)
 		goto done;
 	}
 	vbuf_puts(&url, role.data);
-	if (http_call(ch, true, "GET", url.data, hl, NULL, IMDS_TIMEOUT_MS, 2, &answer, &status, herr, sizeof(herr)) != 0)
-		fail(ch, "instance metadata: %s", herr);
-	else if (aws_creds_from_json(answer.data, answer.len, &f->c, &f->expires, herr, sizeof(herr)) != 0)
-		fail(ch, "instance metadata: %s", herr);
-	else
+	if ((rc = fetch_doc(ch, url.data, hl, IMDS_TIMEOUT_MS, "instance metadata", f)) == 1)
 	{
-		rc = 1;
 		vtp_strlcpy(f->provider, "instance-metadata", sizeof(f->provider));
 		snprintf(f->detail, sizeof(f->detail), "role %s", role.data);
 	}
 done:
-	if (hl)
-	{
-		OPENSSL_cleanse(hl->data, strlen(hl->data));
-		curl_slist_free_all(hl);
-	}
-	if (token.data)
-		OPENSSL_cleanse(token.data, token.len);
-	if (hv.data)
-		OPENSSL_cleanse(hv.data, hv.len);
-	if (answer.data)
-		OPENSSL_cleanse(answer.data, answer.len);
-	vbuf_free(&token);
-	vbuf_free(&hv);
-	vbuf_free(&answer);
+	wipe_slist(hl);
+	wipe_vbuf(&token);
+	wipe_vbuf(&hv);
 	vbuf_free(&role);
 	vbuf_free(&url);
 	return rc;
