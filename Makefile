@@ -38,8 +38,20 @@ EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/unit/cre
               test/sandbox/escape
 
 PG_CONFIG ?= pg_config
+# Goals that only run a script (which installs what is missing first) do not
+# load PGXS: on a fresh machine pg_config and pkg-config's packages are not
+# there yet, and PGXS's own "check" would be overridden (a warning on every
+# make). Any other goal, or none, is a build: PGXS is loaded.
+VTP_SCRIPT_GOALS = check demo deps bench fuzz soak
+ifeq ($(MAKECMDGOALS),)
+VTP_BUILD = 1
+else ifneq ($(filter-out $(VTP_SCRIPT_GOALS),$(MAKECMDGOALS)),)
+VTP_BUILD = 1
+endif
+ifdef VTP_BUILD
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+endif
 
 # PGXS tracks no header dependencies: rebuild every object when a header changes
 # (a stale object with an old struct layout is silent memory corruption)
@@ -120,9 +132,12 @@ fuzzers: $(FUZZERS)
 deps:
 	scripts/deps.sh
 
-# The one command that runs every test (PGXS's own "check" is replaced).
+# The one command that runs every test (in place of PGXS's own "check",
+# which is not loaded for it: see VTP_SCRIPT_GOALS).
+ifeq ($(filter check,$(MAKECMDGOALS)),check)
 check:
 	scripts/check.sh
+endif
 
 demo:
 	scripts/demo.sh
