@@ -10,7 +10,7 @@
 EXTENSION = vtp
 EXTVERSION = 1.3
 MODULE_big = vtp
-OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o src/credchain.o \
+OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o src/credchain.o src/credcache.o src/credhttp.o src/credsts.o src/credprocess.o \
        src/ladder.o src/names.o src/aws.o src/s3.o src/s3list.o src/sqs.o src/pgaws.o \
        src/catalog.o src/catalog_reconcile.o src/workers.o src/sqlapi.o src/sqlops.o \
        src/sqlurls.o src/upq.o bgworker/upload.o bgworker/http.o bgworker/http_limits.o \
@@ -76,20 +76,20 @@ install-helper: vtp-transcode
 UNIT_SRC = test/unit/main.c test/unit/test_json.c test/unit/test_s3event.c test/unit/test_sigv4.c \
            test/unit/test_creds.c test/unit/test_ladder.c test/unit/test_aws_xml.c test/unit/test_names.c test/unit/test_bucket.c \
            test/unit/test_report.c src/report.c \
-           src/names.c src/buf.c src/json.c src/s3event.c src/sigv4.c src/creds.c src/credchain.c src/ladder.c src/aws.c src/s3.c src/s3list.c src/sqs.c
+           src/names.c src/buf.c src/json.c src/s3event.c src/sigv4.c src/creds.c src/credchain.c src/credcache.c src/credhttp.c src/credsts.c src/credprocess.c src/ladder.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) $(VTP_INC) -DVTP_VERSION='"$(EXTVERSION)"'
 
 test/unit/run_tests: $(UNIT_SRC) test/unit/unit.h src/report.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(shell pkg-config --libs $(PKGS))
 
-test/unit/aws_live: test/unit/aws_live.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/aws.c src/s3.c src/s3list.c src/sqs.c
+test/unit/aws_live: test/unit/aws_live.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/credcache.c src/credhttp.c src/credsts.c src/credprocess.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS))
 
-test/unit/creds_live: test/unit/creds_live.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/aws.c src/s3.c src/s3list.c src/sqs.c
+test/unit/creds_live: test/unit/creds_live.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/credcache.c src/credhttp.c src/credsts.c src/credprocess.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS))
 
-test/bench/s3put: test/bench/s3put.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/aws.c src/s3.c src/s3list.c src/sqs.c
+test/bench/s3put: test/bench/s3put.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/credcache.c src/credhttp.c src/credsts.c src/credprocess.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 	$(CC) -O2 -g $(WARN) $(VTP_INC) -DVTP_VERSION='"$(EXTVERSION)"' -o $@ $^ $(shell pkg-config --libs $(PKGS))
 
 unittest: test/unit/run_tests
@@ -106,7 +106,7 @@ sandboxtest: test/sandbox/escape vtp-transcode
 # --- libFuzzer targets (clang); `make fuzz` runs each for FUZZ_SECONDS ---
 FUZZ_CC = clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer $(WARN) $(VTP_INC) -DVTP_VERSION='"$(EXTVERSION)"'
-FUZZ_AWS = src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/aws.c src/s3.c src/s3list.c src/sqs.c
+FUZZ_AWS = src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/credcache.c src/credhttp.c src/credsts.c src/credprocess.c src/aws.c src/s3.c src/s3list.c src/sqs.c
 FUZZERS = test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http test/fuzz/fuzz_report test/fuzz/fuzz_creds
 
 test/fuzz/fuzz_s3event: test/fuzz/fuzz_s3event.c src/s3event.c src/json.c src/buf.c src/names.c
@@ -122,7 +122,7 @@ test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http_limits.
 test/fuzz/fuzz_report: test/fuzz/fuzz_report.c src/report.c src/report.h src/json.c src/buf.c src/ladder.c src/names.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs libcrypto)
 
-test/fuzz/fuzz_creds: test/fuzz/fuzz_creds.c src/creds.c src/creds.h src/json.c src/buf.c src/aws.c src/sigv4.c src/credchain.c
+test/fuzz/fuzz_creds: test/fuzz/fuzz_creds.c src/creds.c src/creds.h src/json.c src/buf.c src/aws.c src/sigv4.c src/credchain.c src/credcache.c src/credhttp.c src/credsts.c src/credprocess.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS)) -lpthread
 
 fuzzers: $(FUZZERS)
