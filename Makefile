@@ -8,15 +8,26 @@
 #   make soak    a long run of random faults over VTP_SOAK_VIDEOS uploads
 
 EXTENSION = vtp
-EXTVERSION = 1.3
+# the version lives in vtp.control alone; the build and the tests read it from there
+EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" vtp.control)
 MODULE_big = vtp
-OBJS = src/vtp.o src/buf.o src/json.o src/s3event.o src/sigv4.o src/creds.o src/credchain.o src/credcache.o src/credhttp.o src/credsts.o src/credprocess.o \
-       src/ladder.o src/names.o src/aws.o src/s3.o src/s3list.o src/sqs.o src/pgaws.o \
-       src/catalog.o src/catalog_reconcile.o src/workers.o src/sqlapi.o src/sqlops.o \
-       src/sqlurls.o src/upq.o bgworker/upload.o bgworker/http.o bgworker/http_limits.o \
-       bgworker/worker.o bgworker/ingest.o bgworker/child.o bgworker/supervise.o \
-       bgworker/transcode.o bgworker/transfer.o bgworker/reconcile.o \
-       src/report.o bgworker/linebuf.o bgworker/sandbox_check.o
+
+# The rooms (docs/README.md shows the tree): each source is listed once, here.
+#   src/core  pure helpers: no Postgres, no network
+#   src/aws   the AWS client: SigV4, S3, SQS, the credential chain (libcurl, OpenSSL)
+#   src/job   the transcode job engine: no Postgres header; its host implements job.h
+#   src/pg    the Postgres glue: _PG_init and GUCs, shared memory, the catalog, SQL functions
+#   bgworker  the background workers, hosts of the engine and the upload server
+CORE_SRC = src/core/buf.c src/core/json.c src/core/names.c src/core/ladder.c src/core/s3event.c \
+           src/core/report.c src/core/backoff.c
+AWS_SRC = src/aws/aws.c src/aws/s3.c src/aws/s3list.c src/aws/sqs.c src/aws/sigv4.c src/aws/creds.c \
+          src/aws/credchain.c src/aws/credcache.c src/aws/credhttp.c src/aws/credsts.c src/aws/credprocess.c
+JOB_SRC = src/job/helper.c src/job/transfer.c src/job/child.c src/job/linebuf.c src/job/sandbox_run.c
+PG_SRC = src/pg/vtp.c src/pg/catalog.c src/pg/catalog_reconcile.c src/pg/slots.c src/pg/sql_enqueue.c \
+         src/pg/sql_ops.c src/pg/sql_urls.c src/pg/aws_glue.c
+BGW_SRC = bgworker/worker.c bgworker/ingest.c bgworker/transcode.c bgworker/reconcile.c bgworker/upload.c \
+          bgworker/http.c bgworker/http_limits.c bgworker/upload_queue.c
+OBJS = $(patsubst %.c,%.o,$(CORE_SRC) $(AWS_SRC) $(JOB_SRC) $(PG_SRC) $(BGW_SRC))
 DATA = vtp--1.0.sql vtp--1.0--1.1.sql vtp--1.2.sql vtp--1.1--1.2.sql vtp--1.3.sql vtp--1.2--1.3.sql
 PGFILEDESC = "vtp - video transcoding pipeline"
 
@@ -28,9 +39,11 @@ PROVE_TESTS = test/t/*.pl
 PKGS = libcurl libcrypto libmicrohttpd
 AVPKGS = libavformat libavcodec libavfilter libavutil
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
-# the layers by -I, not ../: pure and AWS parts (src), workers (bgworker), the helper (transcoder)
-VTP_INC = -Isrc -Ibgworker -Itranscoder
-PG_CPPFLAGS = -Isrc -Ibgworker -DVTP_VERSION='"$(EXTVERSION)"' $(shell pkg-config --cflags $(PKGS))
+# the rooms by -I, never ../ (the helper sees only core and its own folder)
+CORE_INC = -Isrc/core
+VTP_INC = $(CORE_INC) -Isrc/aws -Isrc/job -Isrc/pg -Ibgworker
+VERSION_DEF = -DVTP_VERSION='"$(EXTVERSION)"'
+PG_CPPFLAGS = $(VTP_INC) $(VERSION_DEF) $(shell pkg-config --cflags $(PKGS)) $(VTP_ASSERT)
 PG_CFLAGS = $(WARN)
 SHLIB_LINK = $(shell pkg-config --libs $(PKGS))
 EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/unit/creds_live test/bench/s3put test/results test/regression.* tmp_check \
@@ -55,16 +68,16 @@ endif
 
 # PGXS tracks no header dependencies: rebuild every object when a header changes
 # (a stale object with an old struct layout is silent memory corruption)
-$(OBJS): $(wildcard src/*.h bgworker/*.h) Makefile
+$(OBJS): $(wildcard src/*/*.h bgworker/*.h) Makefile
 
 # --- the transcoder helper: its own program, the only one linking libav ---
-HELPER_SRC = transcoder/main.c transcoder/pipeline.c transcoder/probe.c transcoder/audio.c transcoder/sandbox.c transcoder/sandbox_check.c \
-             src/ladder.c src/buf.c
-HELPER_CFLAGS = -O2 -g $(WARN) -Isrc -Itranscoder -DVTP_VERSION='"$(EXTVERSION)"'
+HELPER_SRC = transcoder/main.c transcoder/pipeline.c transcoder/probe.c transcoder/audio.c transcoder/sandbox.c \
+             transcoder/sandbox_check.c src/core/ladder.c src/core/buf.c
+HELPER_CFLAGS = -O2 -g $(WARN) $(CORE_INC) -Itranscoder $(VERSION_DEF)
 
 all: vtp-transcode
 
-vtp-transcode: $(HELPER_SRC) transcoder/transcode.h transcoder/pipeline.h src/ladder.h src/buf.h
+vtp-transcode: $(HELPER_SRC) $(wildcard transcoder/*.h src/core/*.h) Makefile
 	$(CC) $(HELPER_CFLAGS) $(shell pkg-config --cflags $(AVPKGS)) -o $@ $(HELPER_SRC) \
 	  $(shell pkg-config --libs $(AVPKGS)) -lm
 
@@ -73,57 +86,49 @@ install-helper: vtp-transcode
 	$(INSTALL_PROGRAM) vtp-transcode '$(DESTDIR)$(pkglibdir)/vtp-transcode'
 
 # --- tests without a server ---
+# the client programs link the pure parts and the AWS client, never the Postgres glue
+CLIENT_SRC = $(CORE_SRC) $(AWS_SRC)
 UNIT_SRC = test/unit/main.c test/unit/test_json.c test/unit/test_s3event.c test/unit/test_sigv4.c \
-           test/unit/test_creds.c test/unit/test_ladder.c test/unit/test_aws_xml.c test/unit/test_names.c test/unit/test_bucket.c \
-           test/unit/test_report.c src/report.c \
-           src/names.c src/buf.c src/json.c src/s3event.c src/sigv4.c src/creds.c src/credchain.c src/credcache.c src/credhttp.c src/credsts.c src/credprocess.c src/ladder.c src/aws.c src/s3.c src/s3list.c src/sqs.c
+           test/unit/test_creds.c test/unit/test_ladder.c test/unit/test_aws_xml.c test/unit/test_names.c \
+           test/unit/test_bucket.c test/unit/test_report.c test/unit/test_backoff.c
+HDRS = $(wildcard src/*/*.h bgworker/*.h transcoder/*.h test/unit/*.h)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer
-UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) $(VTP_INC) -DVTP_VERSION='"$(EXTVERSION)"'
+UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) $(VTP_INC) $(VERSION_DEF) $(VTP_ASSERT)
 
-test/unit/run_tests: $(UNIT_SRC) test/unit/unit.h src/report.h
-	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(shell pkg-config --libs $(PKGS))
+test/unit/run_tests: $(UNIT_SRC) $(CLIENT_SRC) $(HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS))
 
-test/unit/aws_live: test/unit/aws_live.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/credcache.c src/credhttp.c src/credsts.c src/credprocess.c src/aws.c src/s3.c src/s3list.c src/sqs.c
-	$(CC) $(UNIT_CFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS))
+test/unit/aws_live: test/unit/aws_live.c $(CLIENT_SRC) $(HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS))
 
-test/unit/creds_live: test/unit/creds_live.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/credcache.c src/credhttp.c src/credsts.c src/credprocess.c src/aws.c src/s3.c src/s3list.c src/sqs.c
-	$(CC) $(UNIT_CFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS))
+test/unit/creds_live: test/unit/creds_live.c $(CLIENT_SRC) $(HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS))
 
-test/bench/s3put: test/bench/s3put.c src/names.c src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/credcache.c src/credhttp.c src/credsts.c src/credprocess.c src/aws.c src/s3.c src/s3list.c src/sqs.c
-	$(CC) -O2 -g $(WARN) $(VTP_INC) -DVTP_VERSION='"$(EXTVERSION)"' -o $@ $^ $(shell pkg-config --libs $(PKGS))
+test/bench/s3put: test/bench/s3put.c $(CLIENT_SRC) $(HDRS)
+	$(CC) -O2 -g $(WARN) $(VTP_INC) $(VERSION_DEF) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS))
 
 unittest: test/unit/run_tests
 	./test/unit/run_tests
 
 # the sandbox escape test: the helper's own sandbox.c, entered as the helper does (plain
 # build: the sanitizers' runtimes need syscalls the allowlist refuses)
-test/sandbox/escape: test/sandbox/escape.c transcoder/sandbox.c transcoder/transcode.h
-	$(CC) -O1 -g $(WARN) -Isrc -Itranscoder -o $@ test/sandbox/escape.c transcoder/sandbox.c -lpthread
+test/sandbox/escape: test/sandbox/escape.c transcoder/sandbox.c $(HDRS)
+	$(CC) -O1 -g $(WARN) $(CORE_INC) -Itranscoder -o $@ $(filter %.c,$^) -lpthread
 
 sandboxtest: test/sandbox/escape vtp-transcode
 	./test/sandbox/escape ./vtp-transcode
 
 # --- libFuzzer targets (clang); `make fuzz` runs each for FUZZ_SECONDS ---
 FUZZ_CC = clang
-FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer $(WARN) $(VTP_INC) -DVTP_VERSION='"$(EXTVERSION)"'
-FUZZ_AWS = src/buf.c src/json.c src/sigv4.c src/creds.c src/credchain.c src/credcache.c src/credhttp.c src/credsts.c src/credprocess.c src/aws.c src/s3.c src/s3list.c src/sqs.c
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer $(WARN) $(VTP_INC) $(VERSION_DEF)
 FUZZERS = test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http test/fuzz/fuzz_report test/fuzz/fuzz_creds
+FUZZ_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 
-test/fuzz/fuzz_s3event: test/fuzz/fuzz_s3event.c src/s3event.c src/json.c src/buf.c src/names.c
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto)
+test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_report test/fuzz/fuzz_creds: test/fuzz/%: test/fuzz/%.c $(CLIENT_SRC) $(HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) $(FUZZ_LIBS)
 
-test/fuzz/fuzz_sigv4: test/fuzz/fuzz_sigv4.c src/sigv4.c src/buf.c
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto)
-
-test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http_limits.c bgworker/http.h bgworker/http_int.h src/upq.c src/names.c $(FUZZ_AWS)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) \
-	  $(shell pkg-config --libs $(PKGS)) -lpthread
-
-test/fuzz/fuzz_report: test/fuzz/fuzz_report.c src/report.c src/report.h src/json.c src/buf.c src/ladder.c src/names.c
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs libcrypto)
-
-test/fuzz/fuzz_creds: test/fuzz/fuzz_creds.c src/creds.c src/creds.h src/json.c src/buf.c src/aws.c src/sigv4.c src/credchain.c src/credcache.c src/credhttp.c src/credsts.c src/credprocess.c
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS)) -lpthread
+test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http_limits.c bgworker/upload_queue.c $(CLIENT_SRC) $(HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) $(FUZZ_LIBS)
 
 fuzzers: $(FUZZERS)
 

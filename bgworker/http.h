@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 
 #include "aws.h"
-#include "upq.h"
+#include "upload_queue.h"
 
 /* Where a connection is; the reaper enforces the header deadline and the body rate. */
 typedef enum http_phase

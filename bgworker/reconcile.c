@@ -29,6 +29,7 @@
 #include "utils/memutils.h"
 #include "utils/wait_event.h"
 
+#include "backoff.h"
 #include "json.h"
 
 #define TRASH_BATCH 100
@@ -279,7 +280,7 @@ empty_trash(aws_client *c)
 			if (r->action == VTP_TRASH_WAIT)
 				catalog_trash_later(r->id, vtp_reconcile_interval_s, NULL);
 			else if (failed)
-				catalog_trash_later(r->id, 30 << (r->tries > 7 ? 7 : r->tries), err.message);
+				catalog_trash_later(r->id, vtp_backoff_step(&VTP_BACKOFF_TRASH, r->tries), err.message);
 			else
 				catalog_trash_done(r, deleted);
 			catalog_commit();

@@ -9,7 +9,7 @@
  * (cancelled, deleted, taken over) the attempt stops and what it uploaded
  * goes to the trash.
  */
-#include "task.h"
+#include "job.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -21,6 +21,7 @@
 #include "postmaster/interrupt.h"
 #include "utils/memutils.h"
 
+#include "backoff.h"
 #include "json.h"
 #include "names.h"
 
@@ -249,11 +250,7 @@ trash_uploads(task *t, const char *why)
 static int
 retry_delay(int attempts)
 {
-	int			cap = 10 << (attempts > 7 ? 7 : (attempts < 1 ? 0 : attempts - 1));
-
-	if (cap > 900)
-		cap = 900;
-	return (int) task_jitter(cap);
+	return (int) vtp_backoff_delay(&VTP_BACKOFF_ATTEMPT, attempts - 1);
 }
 
 /* Record an outcome other than success, and settle the message. */

@@ -1,8 +1,8 @@
 /*
- * upq.c — request queue between the upload server's HTTP threads and the
+ * upload_queue.c — request queue between the upload server's HTTP threads and the
  * worker's main thread (pure C).
  */
-#include "upq.h"
+#include "upload_queue.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,12 +1,12 @@
 /*
- * upq.h — how the upload server's HTTP threads ask the worker's main thread
+ * upload_queue.h — how the upload server's HTTP threads ask the worker's main thread
  * for database work (no Postgres call may run off the main thread). A thread
  * queues a request, wakes the main thread through an eventfd it waits on
  * with WaitLatchOrSocket, and sleeps on a condition variable until answered.
  * Pure C: pthreads and an eventfd.
  */
-#ifndef VTP_UPQ_H
-#define VTP_UPQ_H
+#ifndef VTP_UPLOAD_QUEUE_H
+#define VTP_UPLOAD_QUEUE_H
 
 #include <pthread.h>
 #include <stdbool.h>

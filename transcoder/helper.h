@@ -1,5 +1,5 @@
 /*
- * transcode.h — the vtp-transcode helper: the only vtp code that runs libav
+ * helper.h — the vtp-transcode helper: the only vtp code that runs libav
  * on untrusted media. The transcode worker fork+execs it with a source file
  * and an output directory; it reports JSON lines on stdout and exits
  * 0 (done), 2 (the media is unusable: permanent) or 3 (anything else).
@@ -27,8 +27,8 @@
  *   truncated            the video stops well before its declared duration
  * (exit 2 for every code but sandbox_unavailable and internal).
  */
-#ifndef VTP_TRANSCODE_H
-#define VTP_TRANSCODE_H
+#ifndef VTP_HELPER_H
+#define VTP_HELPER_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transcode.h"
+#include "helper.h"
 #include "buf.h"
 
 /* One error line; code is one of the list in transcode.h. */

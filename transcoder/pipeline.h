@@ -23,7 +23,7 @@
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 
-#include "transcode.h"
+#include "helper.h"
 #include "buf.h"
 
 typedef struct rung_out

@@ -33,7 +33,7 @@
  * Both layers hold for every thread created later and cannot be undone.
  */
 #define _GNU_SOURCE				/* O_PATH, clearenv */
-#include "transcode.h"
+#include "helper.h"
 
 #include <errno.h>
 #include <fcntl.h>

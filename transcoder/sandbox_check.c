@@ -5,7 +5,7 @@
  * escape test (test/sandbox/escape.c); this is the operator's quick look.
  */
 #define _GNU_SOURCE
-#include "transcode.h"
+#include "helper.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,15 +13,14 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <openssl/rand.h>
+#include <openssl/crypto.h>
 
+#include "backoff.h"
 #include "creds.h"
 #include "json.h"
 
 #define ERROR_BODY_MAX (64 * 1024)
 #define OK_BODY_MAX (8 * 1024 * 1024)
-#define BACKOFF_BASE_MS 200
-#define BACKOFF_CAP_MS 10000
 
 void
 aws_client_defaults(aws_client *c)
@@ -495,23 +494,6 @@ perform_once(aws_client *c, const aws_request *req, aws_response *resp, aws_erro
 	return rc;
 }
 
-static long
-backoff_ms(int attempt)
-{
-	long		cap = BACKOFF_BASE_MS;
-	unsigned int r = 0;
-	int			i;
-
-	for (i = 0; i < attempt && cap < BACKOFF_CAP_MS; i++)
-		cap *= 2;
-	if (cap > BACKOFF_CAP_MS)
-		cap = BACKOFF_CAP_MS;
-	if (RAND_bytes((unsigned char *) &r, sizeof(r)) != 1)
-		r = (unsigned int) rand();
-	/* full jitter, never below a tenth of the step */
-	return cap / 10 + (long) (r % (unsigned int) (cap - cap / 10 + 1));
-}
-
 int
 aws_perform(aws_client *c, const aws_request *req, aws_response *resp, aws_error *err)
 {
@@ -544,7 +526,7 @@ aws_perform(aws_client *c, const aws_request *req, aws_response *resp, aws_error
 		}
 		if (c->sleep_fn)
 		{
-			if (c->sleep_fn(backoff_ms(attempt), c->cb_arg))
+			if (c->sleep_fn(vtp_backoff_delay(&VTP_BACKOFF_AWS_REQUEST, attempt), c->cb_arg))
 			{
 				err->aborted = true;
 				return -1;
@@ -552,7 +534,7 @@ aws_perform(aws_client *c, const aws_request *req, aws_response *resp, aws_error
 		}
 		else
 		{
-			long		ms = backoff_ms(attempt);
+			long		ms = vtp_backoff_delay(&VTP_BACKOFF_AWS_REQUEST, attempt);
 			struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 			nanosleep(&ts, NULL);

@@ -8,9 +8,9 @@
  * kills the helper's process group and fails the video (helper_protocol).
  * stderr is cleaned, truncated, prefixed and rate-limited into the log. A
  * crash of the child is an outcome, never a crash of the worker. (The
- * sandbox check a worker runs before it takes tasks: sandbox_check.c.)
+ * sandbox check a worker runs before it takes tasks: sandbox_run.c.)
  */
-#include "task.h"
+#include "job.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,10 +1,10 @@
 /*
- * task.h — one transcode task as the transcode worker sees it: its steps
- * (transfer.c: download, upload, the original's removal; supervise.c: the
+ * job.h — one transcode task as the transcode worker sees it: its steps
+ * (transfer.c: download, upload, the original's removal; helper.c: the
  * transcoder child) and the heartbeat that keeps its lease and message.
  */
-#ifndef VTP_TASK_H
-#define VTP_TASK_H
+#ifndef VTP_JOB_H
+#define VTP_JOB_H
 
 #include "worker.h"
 #include "ladder.h"
@@ -64,7 +64,7 @@ extern bool task_heartbeat(task *t, bool force);
  */
 extern bool task_message_must_go(time_t received_at, time_t now, int visibility, int max_visibility);
 
-/* Run vtp-transcode on t->source into t->dir (supervise.c). */
+/* Run vtp-transcode on t->source into t->dir (helper.c). */
 extern task_outcome task_transcode(task *t);
 
 /* The helper program (vtp.transcoder_path or $pkglib/vtp-transcode). */
@@ -91,9 +91,6 @@ extern void task_remove_original(task *t);
 
 /* The most bytes a rendition planned at maxrate over duration may have (transfer.c). */
 extern int64 task_rendition_cap(int64 maxrate, double duration);
-
-/* A delay between half and all of cap (jitter, so that workers do not retry in step). */
-extern long task_jitter(long cap);
 
 extern void task_set_error(task *t, const char *code, const char *fmt,...) pg_attribute_printf(3, 4);
 

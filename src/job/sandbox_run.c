@@ -1,11 +1,11 @@
 /*
- * sandbox_check.c — the check a transcode worker runs before it takes tasks
+ * sandbox_run.c — the check a transcode worker runs before it takes tasks
  * (at start, on reload, every minute while it fails): the helper's
  * --check-sandbox in the worker's scratch, and what its one line says:
  * Landlock in force (required by vtp.sandbox = 'required'), its ABI, the
  * seccomp filter. The answer is what vtp_workers.sandbox shows.
  */
-#include "task.h"
+#include "job.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -6,7 +6,7 @@
  * an S3 outage is waited out, with capped backoff and jitter, for up to
  * vtp.storage_outage_timeout before the attempt counts as failed.
  */
-#include "task.h"
+#include "job.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,12 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
 #include "miscadmin.h"
 #include "postmaster/interrupt.h"
 #include "storage/latch.h"
 #include "utils/wait_event.h"
+
+#include "backoff.h"
 
 /* Called between socket polls of a transfer, outside any libcurl callback. */
 static void
@@ -67,35 +67,21 @@ classify_aws(task *t, const aws_error *err, const char *what)
 	return err->transient ? TASK_TRANSIENT : TASK_PERMANENT;
 }
 
-long
-task_jitter(long cap)
-{
-	unsigned int r = 0;
-
-	if (RAND_bytes((unsigned char *) &r, sizeof(r)) != 1)
-		r = (unsigned int) random();
-	return cap / 2 + (long) (r % (unsigned int) (cap / 2 + 1));
-}
-
 /*
- * After a transient error: wait (1 s doubling to 30 s, full jitter) while
+ * After a transient error: wait (1 s doubling to 30 s, half jitter: VTP_BACKOFF_STORAGE) while
  * heartbeating, and say whether to try again. False once the outage has
  * lasted vtp.storage_outage_timeout, or on shutdown or a lost video.
  */
 static bool
 wait_for_storage(task *t, time_t since, int *waits, const aws_error *err, const char *what)
 {
-	long		cap,
-				ms;
+	long		ms;
 
 	if (!err->transient || err->aborted || t->lost)
 		return false;
 	if (time(NULL) - since >= vtp_storage_outage_timeout_s)
 		return false;
-	cap = 1000L << (*waits > 5 ? 5 : *waits);
-	if (cap > 30000)
-		cap = 30000;
-	ms = task_jitter(cap);
+	ms = vtp_backoff_delay(&VTP_BACKOFF_STORAGE, *waits);
 	if (*waits == 0)
 		ereport(LOG, (errmsg("vtp transcode: video %s: could not %s (%s); waiting for S3 (up to %d s)",
 							 t->id, what, err->message, vtp_storage_outage_timeout_s)));

@@ -1,5 +1,5 @@
 /*
- * pgaws.c — the AWS client inside PostgreSQL processes: configuration from
+ * aws_glue.c — the AWS client inside PostgreSQL processes: configuration from
  * GUCs, credentials from the environment or the credentials file, transfers
  * that stop on cancel/shutdown (the callback returns an abort code; nothing
  * longjmps out of libcurl), retry sleeps that watch for postmaster death,

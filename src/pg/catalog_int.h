@@ -1,6 +1,6 @@
 /*
  * catalog_int.h — helpers shared by the files that hold vtp's SQL
- * (catalog.c, catalog_reconcile.c, sqlops.c): parameterised execution with
+ * (catalog.c, catalog_reconcile.c, sql_ops.c): parameterised execution with
  * an exact result check, schema-qualified relation names, result copies
  * that outlive SPI.
  */

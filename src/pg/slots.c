@@ -1,5 +1,5 @@
 /*
- * workers.c — the live state of vtp's workers in shared memory: one slot per
+ * slots.c — the live state of vtp's workers in shared memory: one slot per
  * worker (role, state, video, attempt, progress, child pid, heartbeat),
  * wake-ups by role, the cancel signal a transcode worker acts on, and the
  * vtp_worker_status() function behind the vtp_workers view (its last column,

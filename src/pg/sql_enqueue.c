@@ -1,5 +1,5 @@
 /*
- * sqlapi.c — SQL functions: vtp_enqueue(bucket, key). The object is looked up
+ * sql_enqueue.c — SQL functions: vtp_enqueue(bucket, key). The object is looked up
  * in S3 (HEAD: it must exist; its ETag makes the row unique), the row is
  * registered Pending, and the ingest worker is woken at commit to send the
  * task from the outbox. No SQS call is made inside the caller's transaction,

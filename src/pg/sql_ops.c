@@ -1,5 +1,5 @@
 /*
- * sqlops.c — a DBA's actions on one video: vtp_retry (a Failed video back to
+ * sql_ops.c — a DBA's actions on one video: vtp_retry (a Failed video back to
  * Pending, from its kept original), vtp_cancel (Pending or Processing to
  * Failed "cancelled"; a running transcode stops) and vtp_delete (the row now,
  * its S3 objects through the trash). Nothing reaches a worker or S3 before

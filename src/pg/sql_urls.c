@@ -1,5 +1,5 @@
 /*
- * sqlurls.c — SQL functions that hand out presigned S3 URLs:
+ * sql_urls.c — SQL functions that hand out presigned S3 URLs:
  * vtp_create_upload() for direct uploads into the temp bucket and
  * vtp_output_urls() for a video's renditions. Signed by vtp's own SigV4
  * with the server's credentials; nothing is sent anywhere.

@@ -66,7 +66,7 @@ extern int	vtp_upload_auth_max_failures;
 extern int	vtp_upload_auth_window_s;
 extern char *vtp_source_buckets;
 
-/* May bucket be a source (vtp.temp_bucket or in vtp.source_buckets)? (sqlapi.c) */
+/* May bucket be a source (vtp.temp_bucket or in vtp.source_buckets)? (sql_enqueue.c) */
 extern bool vtp_source_bucket_allowed(const char *bucket);
 extern int	vtp_sandbox;			/* VTP_SANDBOX_* */
 extern char *vtp_transcoder_path;
@@ -74,7 +74,7 @@ extern char *vtp_transcoder_path;
 #define VTP_SANDBOX_REQUIRED 0
 #define VTP_SANDBOX_BEST_EFFORT 1
 
-/* Shared memory (workers.c): fixed-size status only, one slot per worker. */
+/* Shared memory (slots.c): fixed-size status only, one slot per worker. */
 #define VTP_MAX_WORKERS 40
 
 typedef struct VtpWorkerSlot
@@ -114,13 +114,13 @@ extern void vtp_signal_busy(void);
 extern void vtp_wake_role(const char *role);
 extern void vtp_wake_ingest(void);
 
-/* Wake-ups sent when the calling transaction commits (sqlops.c). */
+/* Wake-ups sent when the calling transaction commits (sql_ops.c). */
 #define VTP_WAKE_INGEST 1		/* the outbox has tasks */
 #define VTP_WAKE_RECONCILE 2	/* the trash has objects */
 #define VTP_WAKE_BUSY 4			/* a worker's video changed under it */
 extern void vtp_wake_at_commit(int what);
 
-/* Postgres glue for the AWS client (pgaws.c). */
+/* Postgres glue for the AWS client (aws_glue.c). */
 typedef enum vtp_abort_mode
 {
 	VTP_ABORT_ON_INTERRUPT,		/* query cancel / shutdown */

@@ -26,7 +26,7 @@
  * exit 1 if any attempt succeeded.
  */
 #define _GNU_SOURCE
-#include "transcode.h"
+#include "helper.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
 # region, each with fresh names. The commands the emulator cannot serve (IAM,
 # EC2) are not sent; their JSON is parsed and checked instead. Every JSON
 # document the docs give is parsed; the IAM policy is compared with the calls
-# vtp makes, which this test derives from the C source (src/s3.c, s3list.c,
+# vtp makes, which this test derives from the C source (src/aws/s3.c, s3list.c,
 # sqs.c and their callers), on the resources it makes them on. Then a vtp
 # node configured as docs/install.md says, on the queues and buckets the docs
 # made, publishes the video the docs upload (its S3 notification is the one
@@ -301,7 +301,7 @@ sub call_args
 	return @out;
 }
 
-my %wrap = map { c_functions($_) } qw(src/s3.c src/s3list.c src/sqs.c);
+my %wrap = map { c_functions($_) } qw(src/aws/s3.c src/aws/s3list.c src/aws/sqs.c);
 
 # the AWS operations each wrapper makes itself
 my %ops;
@@ -365,21 +365,21 @@ my %ROLE = (vtp_temp_bucket => ['temp'], vtp_output_bucket => ['output'],
 	vtp_events_queue_url => ['events'], vtp_tasks_queue_url => ['tasks']);
 # Expressions the source cannot tell by itself (file:expression => roles), why in each:
 my %HAND = (
-	'bgworker/transfer.c:t->bucket' => [ 'temp', 'sources' ],    # the task's source: vtp_enqueue takes the temp bucket or vtp.source_buckets
+	'src/job/transfer.c:t->bucket' => [ 'temp', 'sources' ],    # the task's source: vtp_enqueue takes the temp bucket or vtp.source_buckets
 	'bgworker/reconcile.c:r->bucket' => [ 'temp', 'output' ],    # the trash: vtp_delete and the reconciler trash only temp and output objects
 	'bgworker/http.c:bucket' => ['temp'],                        # copy_settings() copies the temp bucket
 	'bgworker/http.c:u->st.bucket' => ['temp'],                  # the upload's stream, begun on that bucket
-	'src/sqlapi.c:bucket' => [ 'temp', 'sources' ],              # vtp_enqueue's argument, checked by bucket_allowed()
-	'src/sqlops.c:v.bucket' => [ 'temp', 'sources' ],            # vtp_retry: the video's source bucket
-	'src/sqlurls.c:SPI_getvalue(tup, td, 2)' => ['output'],      # vtp_output_urls: vtp_renditions.bucket
+	'src/pg/sql_enqueue.c:bucket' => [ 'temp', 'sources' ],              # vtp_enqueue's argument, checked by bucket_allowed()
+	'src/pg/sql_ops.c:v.bucket' => [ 'temp', 'sources' ],            # vtp_retry: the video's source bucket
+	'src/pg/sql_urls.c:SPI_getvalue(tup, td, 2)' => ['output'],      # vtp_output_urls: vtp_renditions.bucket
 );
 # Keys known to be under a vtp prefix (the rest: any key of the bucket).
 my %KEYSCOPE = (
-	'bgworker/http.c:u->key' => 'uploads/', 'src/sqlurls.c:key' => 'uploads/',
-	'bgworker/transfer.c:r->key' => 'videos/', 'src/sqlurls.c:SPI_getvalue(tup, td, 3)' => 'videos/',
+	'bgworker/http.c:u->key' => 'uploads/', 'src/pg/sql_urls.c:key' => 'uploads/',
+	'src/job/transfer.c:r->key' => 'videos/', 'src/pg/sql_urls.c:SPI_getvalue(tup, td, 3)' => 'videos/',
 );
 
-my @callers = grep { !m{/(s3|s3list|sqs|aws)\.c$} } (glob('src/*.c'), glob('bgworker/*.c'));
+my @callers = grep { !m{/(s3|s3list|sqs|aws)\.c$} } (glob('src/*/*.c'), glob('bgworker/*.c'));
 my %callfuncs = map { my $f = $_; map { ("$f:$_->[0]" => $_->[1]) } do { my %h = c_functions($f); map { [ $_, $h{$_} ] } keys %h } } @callers;
 my (%need, @unresolved);
 
@@ -535,7 +535,7 @@ vtp.transcode_workers = 1
 # Every reason code the code can set is in troubleshooting.md.
 {
 	my %codes;
-	for my $f (glob('bgworker/*.c'), glob('src/*.c'), glob('transcoder/*.c'))
+	for my $f (glob('bgworker/*.c'), glob('src/*/*.c'), glob('transcoder/*.c'))
 	{
 		my $t = strip_comments(slurp_file($f));
 		for my $a (call_args($t, 'task_set_error')) { $codes{$_} = $f for ($a->[1] // '') =~ /"([a-z_]+)"/g; }

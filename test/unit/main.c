@@ -20,6 +20,7 @@ main(void)
 	test_names();
 	test_bucket();
 	test_report();
+	test_backoff();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed ? 1 : 0;
 }

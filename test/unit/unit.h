@@ -33,5 +33,6 @@ extern void test_aws_xml(void);
 extern void test_names(void);
 extern void test_bucket(void);
 extern void test_report(void);
+extern void test_backoff(void);
 
 #endif
