@@ -32,7 +32,7 @@ typedef struct upload
 	upload_server *srv;
 	aws_client	c;
 	s3_stream	st;
-	char		id[37];
+	char		id[VTP_UUID_SIZE];
 	char	   *key;
 	int64_t		received;
 	bool		counted;		/* holds a slot of max_concurrent */
@@ -219,7 +219,7 @@ start_upload(upload_server *srv, struct MHD_Connection *con, void **con_cls)
 	u->counted = true;
 	vtp_uuid_v4(u->id);
 	client_filename(con, name, sizeof(name));
-	u->key = malloc(strlen(prefix) + 37 + strlen(name) + 1);
+	u->key = malloc(strlen(prefix) + VTP_UUID_SIZE + strlen(name) + 1);
 	if (u->key == NULL)
 		return MHD_NO;
 	sprintf(u->key, "%s%s/%s", prefix, u->id, name);
@@ -345,7 +345,7 @@ get_video(upload_server *srv, struct MHD_Connection *con, const char *id)
 		return respond_error(con, 404, "no such video");
 	memset(&r, 0, sizeof(r));
 	r.kind = UPQ_GET;
-	memcpy(r.id, id, 37);
+	memcpy(r.id, id, VTP_UUID_SIZE);
 	if (!ask_worker(srv, con, &r))
 		return respond_error(con, 503, "the database did not answer");
 	if (r.status != 200 || r.body == NULL)

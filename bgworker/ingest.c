@@ -141,7 +141,7 @@ handle_event(const sqs_message *m)
 	for (i = 0; i < ev.nrecords; i++)
 	{
 		s3_record  *r = &ev.records[i];
-		char		id[37];
+		char		id[VTP_UUID_SIZE];
 		vtp_reg		reg;
 
 		if (!vtp_source_bucket_allowed(r->bucket))

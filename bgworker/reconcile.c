@@ -117,7 +117,7 @@ scan_uploads(aws_client *c)
 		for (i = 0; i < page.n; i++)
 		{
 			s3_entry   *e = &page.e[i];
-			char		id[37],
+			char		id[VTP_UUID_SIZE],
 						shown[VTP_LOG_NAME];
 			vtp_reg		reg;
 

@@ -119,7 +119,7 @@ answer(upq_req *r)
 			}
 		case UPQ_REGISTER:
 			{
-				char		id[37];
+				char		id[VTP_UUID_SIZE];
 				vtp_reg		reg = catalog_register(r->bucket, r->key, r->etag, r->size, "", id);
 				bool		created = reg == VTP_REG_CREATED || reg == VTP_REG_REPLACED;
 

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "names.h"
+
 typedef enum upq_kind
 {
 	UPQ_AUTH,					/* is token_sha256 a live token? */
@@ -23,7 +25,7 @@ typedef struct upq_req
 {
 	upq_kind	kind;
 	char		token_sha256[65];
-	char		id[37];
+	char		id[VTP_UUID_SIZE];
 	char		bucket[64];
 	const char *key;
 	char		etag[128];

@@ -11,7 +11,7 @@
 #include <openssl/rand.h>
 
 void
-vtp_uuid_v4(char out[37])
+vtp_uuid_v4(char out[VTP_UUID_SIZE])
 {
 	unsigned char b[16];
 
@@ -23,7 +23,7 @@ vtp_uuid_v4(char out[37])
 	}
 	b[6] = (unsigned char) ((b[6] & 0x0F) | 0x40);
 	b[8] = (unsigned char) ((b[8] & 0x3F) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	snprintf(out, VTP_UUID_SIZE, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
 			 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
@@ -102,18 +102,18 @@ vtp_safe_filename(const char *in, char *out, size_t outlen)
 }
 
 bool
-vtp_key_video_id(const char *key, const char *prefix, char id[37])
+vtp_key_video_id(const char *key, const char *prefix, char id[VTP_UUID_SIZE])
 {
 	size_t		pl = strlen(prefix);
-	char		cand[37];
+	char		cand[VTP_UUID_SIZE];
 
-	if (strncmp(key, prefix, pl) != 0 || strlen(key) < pl + 37 || key[pl + 36] != '/')
+	if (strncmp(key, prefix, pl) != 0 || strlen(key) < pl + VTP_UUID_SIZE || key[pl + VTP_UUID_LEN] != '/')
 		return false;
-	memcpy(cand, key + pl, 36);
-	cand[36] = '\0';
+	memcpy(cand, key + pl, VTP_UUID_LEN);
+	cand[VTP_UUID_LEN] = '\0';
 	if (!vtp_is_uuid(cand))
 		return false;
-	memcpy(id, cand, 37);
+	memcpy(id, cand, VTP_UUID_SIZE);
 	return true;
 }
 

@@ -11,8 +11,12 @@
 
 #define VTP_NAME_MAX 100
 
+/* A UUID as text: 36 characters; VTP_UUID_SIZE bytes hold one with its NUL. */
+#define VTP_UUID_LEN 36
+#define VTP_UUID_SIZE (VTP_UUID_LEN + 1)
+
 /* A random (version 4) UUID, lower-case, 36 characters + NUL. */
-extern void vtp_uuid_v4(char out[37]);
+extern void vtp_uuid_v4(char out[VTP_UUID_SIZE]);
 
 /*
  * A client's file name made safe for a key segment: its last path
@@ -26,7 +30,7 @@ extern void vtp_safe_filename(const char *in, char *out, size_t outlen);
  * If key is <prefix><uuid>/<anything>, copy the uuid to id and return true:
  * keys vtp hands out carry their video's id.
  */
-extern bool vtp_key_video_id(const char *key, const char *prefix, char id[37]);
+extern bool vtp_key_video_id(const char *key, const char *prefix, char id[VTP_UUID_SIZE]);
 
 /* Is s a canonical lower-case UUID? */
 extern bool vtp_is_uuid(const char *s);

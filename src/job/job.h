@@ -23,7 +23,7 @@ typedef struct task
 	aws_client *c;				/* transfers */
 	aws_client	hb;				/* heartbeats while c is busy */
 	const sqs_message *msg;
-	char		id[37];
+	char		id[VTP_UUID_SIZE];
 	int			attempts;
 	char	   *bucket;
 	char	   *key;

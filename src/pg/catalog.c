@@ -228,7 +228,7 @@ catalog_register(const char *bucket, const char *key, const char *etag, int64 si
 				 const char *sequencer, char *id_out)
 {
 	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
-	char		hint[37];
+	char		hint[VTP_UUID_SIZE];
 	bool		has_hint = vtp_key_video_id(key, vtp_upload_prefix, hint);
 	Datum		v[6] = {TXT(bucket), TXT(key), TXT(etag), Int64GetDatum(size), TXT(sequencer),
 	has_hint ? TXT(hint) : (Datum) 0};
@@ -240,7 +240,7 @@ catalog_register(const char *bucket, const char *key, const char *etag, int64 si
 	id_out[0] = '\0';
 	if (has_hint)
 	{
-		strlcpy(id_out, hint, 37);
+		strlcpy(id_out, hint, VTP_UUID_SIZE);
 		if (run(psprintf("SELECT 1 FROM %s WHERE id = $6::pg_catalog.uuid", t), 6, types, v, nulls, SPI_OK_SELECT) == 1)
 			return register_again(hint, bucket, key, etag, size, sequencer);
 	}
@@ -257,13 +257,13 @@ catalog_register(const char *bucket, const char *key, const char *etag, int64 si
 					 "ON CONFLICT DO NOTHING RETURNING id::pg_catalog.text", t),
 			6, types, v, nulls, SPI_OK_INSERT_RETURNING) == 1)
 	{
-		strlcpy(id_out, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), 37);
+		strlcpy(id_out, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), VTP_UUID_SIZE);
 		return VTP_REG_CREATED;
 	}
 	if (run(psprintf("SELECT id::pg_catalog.text FROM %s WHERE bucket = $1 AND key = $2 AND etag = $3", t),
 			3, types, v, nulls, SPI_OK_SELECT) != 1)
 		return VTP_REG_ID_TAKEN;	/* its id was taken meanwhile */
-	strlcpy(id_out, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), 37);
+	strlcpy(id_out, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), VTP_UUID_SIZE);
 	return VTP_REG_EXISTS;
 }
 
@@ -281,7 +281,7 @@ catalog_outbox(int limit, vtp_outbox_row **rows)
 	*rows = MemoryContextAllocZero(result_cxt, sizeof(vtp_outbox_row) * (n ? n : 1));
 	for (i = 0; i < n; i++)
 	{
-		strlcpy((*rows)[i].id, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1), 37);
+		strlcpy((*rows)[i].id, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1), VTP_UUID_SIZE);
 		(*rows)[i].bucket = col(i, 2);
 		(*rows)[i].key = col(i, 3);
 	}

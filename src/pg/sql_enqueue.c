@@ -77,7 +77,7 @@ vtp_enqueue(PG_FUNCTION_ARGS)
 	char	   *bucket = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	s3_object_info info;
-	char		id[37],
+	char		id[VTP_UUID_SIZE],
 				bshown[80],
 				kshown[VTP_LOG_NAME],
 				eshown[VTP_LOG_NAME];

@@ -51,7 +51,7 @@ vtp_wake_at_commit(int what)
 /* The row, locked: status, bucket, key, etag, original removed? ERROR 42704 if none. */
 typedef struct video_row
 {
-	char		id[37];
+	char		id[VTP_UUID_SIZE];
 	char		status[16];
 	Datum		status_datum;
 	char	   *bucket;

@@ -74,7 +74,7 @@ vtp_create_upload(PG_FUNCTION_ARGS)
 	/* 1.3's three-argument form: the size the client will PUT, signed into the URL */
 	int64		size = PG_NARGS() >= 3 && !PG_ARGISNULL(2) ? PG_GETARG_INT64(2) : -1;
 	long		now = (long) time(NULL);
-	char		id[37],
+	char		id[VTP_UUID_SIZE],
 				safe[VTP_NAME_MAX + 1];
 	char	   *key;
 	aws_client	c;

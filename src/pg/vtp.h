@@ -84,7 +84,7 @@ typedef struct VtpWorkerSlot
 	char		role[16];		/* ingest, transcode, upload, reconcile */
 	char		name[64];
 	char		state[32];
-	char		video_id[37];
+	char		video_id[VTP_UUID_SIZE];
 	int			attempt;
 	float		progress;		/* < 0: none */
 	pid_t		child_pid;
@@ -164,7 +164,7 @@ typedef struct vtp_rendition
 
 typedef struct vtp_outbox_row
 {
-	char		id[37];
+	char		id[VTP_UUID_SIZE];
 	char	   *bucket;
 	char	   *key;
 } vtp_outbox_row;

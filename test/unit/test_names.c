@@ -8,8 +8,8 @@ void
 test_names(void)
 {
 	char		out[128],
-				id[37],
-				id2[37];
+				id[VTP_UUID_SIZE],
+				id2[VTP_UUID_SIZE];
 	char		longname[300];
 
 	vtp_uuid_v4(id);
