@@ -18,13 +18,28 @@ typedef struct vbuf
 
 #define VBUF_INIT {NULL, 0, 0}
 
+/* Make room for extra more bytes (and the NUL). */
 extern void vbuf_reserve(vbuf *b, size_t extra);
+
+/* Append len bytes of data. */
 extern void vbuf_append(vbuf *b, const void *data, size_t len);
+
+/* Append the string s. */
 extern void vbuf_puts(vbuf *b, const char *s);
+
+/* Append one character. */
 extern void vbuf_putc(vbuf *b, char c);
+
+/* Append printf-formatted text. */
 extern void vbuf_printf(vbuf *b, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+/* Empty the buffer, keeping its memory. */
 extern void vbuf_reset(vbuf *b);
+
+/* Free the memory; the buffer is VBUF_INIT again. */
 extern void vbuf_free(vbuf *b);
+
+/* The contents as a string ("" when nothing was ever appended). */
 extern const char *vbuf_str(vbuf *b);
 
 /* Append s as a JSON string literal, quotes included. */
