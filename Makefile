@@ -112,8 +112,10 @@ unittest: test/unit/run_tests
 
 # the sandbox escape test: the helper's own sandbox.c, entered as the helper does (plain
 # build: the sanitizers' runtimes need syscalls the allowlist refuses)
-test/sandbox/escape: test/sandbox/escape.c transcoder/sandbox.c $(HDRS)
-	$(CC) -O1 -g $(WARN) $(CORE_INC) -Itranscoder -o $@ $(filter %.c,$^) -lpthread
+ESCAPE_SRC = test/sandbox/escape.c test/sandbox/escape_attempts.c test/sandbox/escape_helper.c \
+             test/sandbox/escape_tap.c
+test/sandbox/escape: $(ESCAPE_SRC) transcoder/sandbox.c $(HDRS) $(wildcard test/sandbox/*.h)
+	$(CC) -O1 -g $(WARN) $(CORE_INC) -Itranscoder -Itest/sandbox -o $@ $(filter %.c,$^) -lpthread
 
 sandboxtest: test/sandbox/escape vtp-transcode
 	./test/sandbox/escape ./vtp-transcode
