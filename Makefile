@@ -19,7 +19,7 @@ MODULE_big = vtp
 #   src/pg    the Postgres glue: _PG_init and GUCs, shared memory, the catalog, SQL functions
 #   bgworker  the background workers, hosts of the engine and the upload server
 CORE_SRC = src/core/buf.c src/core/json.c src/core/names.c src/core/ladder.c src/core/s3event.c \
-           src/core/report.c src/core/backoff.c
+           src/core/report.c src/core/report_events.c src/core/report_text.c src/core/backoff.c
 AWS_SRC = src/aws/aws.c src/aws/s3.c src/aws/s3list.c src/aws/sqs.c src/aws/sigv4.c src/aws/creds.c \
           src/aws/credchain.c src/aws/credcache.c src/aws/credhttp.c src/aws/credsts.c src/aws/credprocess.c
 JOB_SRC = src/job/helper.c src/job/transfer.c src/job/child.c src/job/linebuf.c src/job/sandbox_run.c
@@ -71,8 +71,8 @@ endif
 $(OBJS): $(wildcard src/*/*.h bgworker/*.h) Makefile
 
 # --- the transcoder helper: its own program, the only one linking libav ---
-HELPER_SRC = transcoder/main.c transcoder/pipeline.c transcoder/probe.c transcoder/audio.c transcoder/sandbox.c \
-             transcoder/sandbox_check.c src/core/ladder.c src/core/buf.c
+HELPER_SRC = transcoder/main.c transcoder/pipeline.c transcoder/probe.c transcoder/video.c transcoder/audio.c \
+             transcoder/sandbox.c transcoder/sandbox_check.c transcoder/report_out.c src/core/ladder.c src/core/buf.c
 HELPER_CFLAGS = -O2 -g $(WARN) $(CORE_INC) -Itranscoder $(VERSION_DEF)
 
 all: vtp-transcode
@@ -112,8 +112,10 @@ unittest: test/unit/run_tests
 
 # the sandbox escape test: the helper's own sandbox.c, entered as the helper does (plain
 # build: the sanitizers' runtimes need syscalls the allowlist refuses)
-test/sandbox/escape: test/sandbox/escape.c transcoder/sandbox.c $(HDRS)
-	$(CC) -O1 -g $(WARN) $(CORE_INC) -Itranscoder -o $@ $(filter %.c,$^) -lpthread
+ESCAPE_SRC = test/sandbox/escape.c test/sandbox/escape_attempts.c test/sandbox/escape_helper.c \
+             test/sandbox/escape_tap.c
+test/sandbox/escape: $(ESCAPE_SRC) transcoder/sandbox.c $(HDRS) $(wildcard test/sandbox/*.h)
+	$(CC) -O1 -g $(WARN) $(CORE_INC) -Itranscoder -Itest/sandbox -o $@ $(filter %.c,$^) -lpthread
 
 sandboxtest: test/sandbox/escape vtp-transcode
 	./test/sandbox/escape ./vtp-transcode

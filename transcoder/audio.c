@@ -5,8 +5,11 @@
  */
 #include "pipeline.h"
 
+static int	write_audio(tc *t, AVFrame *f);
+
+/* The decoder, the resampling graph (stereo 48 kHz) and the one AAC encoder. */
 int
-setup_audio(tc *t)
+tc_setup_audio(tc *t)
 {
 	AVStream   *st = t->ic->streams[t->aidx];
 	const AVCodec *aac = avcodec_find_encoder(AV_CODEC_ID_AAC);
@@ -18,7 +21,7 @@ setup_audio(tc *t)
 	vbuf		args = VBUF_INIT;
 	int			ret;
 
-	ret = open_decoder(t, t->aidx, &t->adec);
+	ret = tc_open_decoder(t, t->aidx, &t->adec);
 	if (ret != 0)
 		return ret;
 	if (t->adec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || t->adec->ch_layout.nb_channels == 0)
@@ -37,7 +40,7 @@ setup_audio(tc *t)
 	t->aenc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 	ret = avcodec_open2(t->aenc, aac, NULL);
 	if (ret < 0)
-		return fail_av("internal", EXIT_INTERNAL, "could not open the AAC encoder", ret);
+		return tc_fail_av(VTP_HELPER_ERR_INTERNAL, VTP_HELPER_EXIT_INTERNAL, "could not open the AAC encoder", ret);
 
 	t->agraph = avfilter_graph_alloc();
 	vbuf_printf(&args, "time_base=%d/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
@@ -62,26 +65,27 @@ setup_audio(tc *t)
 	avfilter_inout_free(&outputs);
 	vbuf_free(&args);
 	if (ret < 0)
-		return fail_av("unreadable", EXIT_MEDIA, "could not build the audio filter graph", ret);
+		return tc_fail_av(VTP_HELPER_ERR_UNREADABLE, VTP_HELPER_EXIT_MEDIA, "could not build the audio filter graph", ret);
 	av_buffersink_set_frame_size(t->asink, (unsigned) t->aenc->frame_size);
 	return 0;
 }
 
-int
+/* One frame (NULL flushes) to AAC; every packet into every rendition. */
+static int
 write_audio(tc *t, AVFrame *f)
 {
 	int			ret = avcodec_send_frame(t->aenc, f);
 	int			i;
 
 	if (ret < 0 && ret != AVERROR_EOF)
-		return fail_av("internal", EXIT_INTERNAL, "audio encoding failed", ret);
+		return tc_fail_av(VTP_HELPER_ERR_INTERNAL, VTP_HELPER_EXIT_INTERNAL, "audio encoding failed", ret);
 	for (;;)
 	{
 		ret = avcodec_receive_packet(t->aenc, t->pkt);
 		if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
 			return 0;
 		if (ret < 0)
-			return fail_av("internal", EXIT_INTERNAL, "audio encoding failed", ret);
+			return tc_fail_av(VTP_HELPER_ERR_INTERNAL, VTP_HELPER_EXIT_INTERNAL, "audio encoding failed", ret);
 		/* encoded once, muxed into every rendition */
 		for (i = 0; i < t->nrungs; i++)
 		{
@@ -94,15 +98,16 @@ write_audio(tc *t, AVFrame *f)
 			if (ret < 0)
 			{
 				av_packet_unref(t->pkt);
-				return fail_av("internal", EXIT_INTERNAL, "could not write audio", ret);
+				return tc_fail_av(VTP_HELPER_ERR_INTERNAL, VTP_HELPER_EXIT_INTERNAL, "could not write audio", ret);
 			}
 		}
 		av_packet_unref(t->pkt);
 	}
 }
 
+/* Every resampled frame to the encoder; flush: the encoder's tail too. */
 int
-drain_audio(tc *t, int flush)
+tc_drain_audio(tc *t, int flush)
 {
 	int			ret;
 
@@ -114,6 +119,6 @@ drain_audio(tc *t, int flush)
 			return ret;
 	}
 	if (ret != AVERROR(EAGAIN) && ret != AVERROR_EOF)
-		return fail_av("internal", EXIT_INTERNAL, "audio filtering failed", ret);
+		return tc_fail_av(VTP_HELPER_ERR_INTERNAL, VTP_HELPER_EXIT_INTERNAL, "audio filtering failed", ret);
 	return flush ? write_audio(t, NULL) : 0;
 }

@@ -3,6 +3,8 @@
  * on untrusted media. The transcode worker fork+execs it with a source file
  * and an output directory; it reports JSON lines on stdout and exits
  * 0 (done), 2 (the media is unusable: permanent) or 3 (anything else).
+ * The codes, event names, bounds and error codes are the job engine's too:
+ * they are written once, in src/core/helper_protocol.h (VTP_HELPER_*).
  *
  * Its report, one JSON object a line: first exactly one
  *   {"event":"sandbox","mode":"required"|"best_effort","landlock_abi":N,"landlock":B,"seccomp":"allowlist"}
@@ -11,7 +13,8 @@
  * rung (<name>.mp4 in the output directory), then done — or, at any point,
  * one error line {"event":"error","code":C,"message":M} and the exit code.
  *
- * The error codes, the complete list (the worker accepts only these):
+ * The error codes (VTP_HELPER_ERR_*), the complete list (the worker accepts
+ * only these), and when each is used:
  *   sandbox_unavailable  the sandbox could not be entered (exit 3)
  *   internal             a failure of the helper itself (exit 3)
  *   empty                the source has 0 bytes
@@ -34,10 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "helper_protocol.h"
 #include "ladder.h"
-
-#define EXIT_MEDIA 2
-#define EXIT_INTERNAL 3
 
 typedef struct tc_options
 {
@@ -74,11 +75,7 @@ typedef struct tc_probe
 	const char *pix_fmt;
 } tc_probe;
 
-/* Report helpers (stdout JSON lines). */
-extern void tc_report_error(const char *code, const char *fmt,...) __attribute__((format(printf, 2, 3)));
-extern void tc_report_progress(double percent, double speed, double eta_seconds);
-
-/* Runs the whole transcode; returns an exit code. */
+/* Runs the whole transcode (pipeline.c); returns an exit code. */
 extern int	tc_run(const tc_options *opt);
 
 /*
@@ -101,10 +98,53 @@ typedef struct tc_sandbox_info
 	bool		landlock;		/* the Landlock ruleset is in force */
 } tc_sandbox_info;
 
+/* What --check-sandbox found: "allowed", "refused" or an errno's words, each. */
+typedef struct tc_sandbox_check
+{
+	const char *socket;
+	const char *io_uring;
+	const char *exec;
+	const char *fork;
+	const char *signal_parent;
+	const char *read_other_file;
+	const char *read_source;
+	const char *write_outdir;
+} tc_sandbox_check;
+
+/* "required" / "best_effort" → *mode; -1 if neither. */
 extern int	tc_sandbox_parse_mode(const char *s, tc_sandbox_mode *mode);
+
+/* Enter the sandbox for good: 0 with *info, or -1 with err (sandbox_unavailable). */
 extern int	tc_sandbox_enter(const char *input, const char *outdir, tc_sandbox_mode mode,
 							 tc_sandbox_info *info, char *err, size_t errlen);
-extern void tc_report_sandbox(const tc_sandbox_info *info);
+
+/* --check-sandbox (sandbox_check.c): enter, try, print one line; an exit code. */
 extern int	tc_check_sandbox(const char *input, const char *outdir, tc_sandbox_mode mode);
+
+/*
+ * The report's writers (report_out.c), the only code that prints to stdout:
+ * one JSON line each, in the protocol of helper_protocol.h.
+ */
+
+/* One error line; code is a VTP_HELPER_ERR_*, the message cut at VTP_HELPER_SENT_MESSAGE. */
+extern void tc_report_error(const char *code, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+/* One progress line; eta_seconds < 0: not known yet (left out). */
+extern void tc_report_progress(double percent, double speed, double eta_seconds);
+
+/* The first report line: the sandbox in force. */
+extern void tc_report_sandbox(const tc_sandbox_info *info);
+
+/* --check-sandbox's one line: the sandbox in force and what it refused. */
+extern void tc_report_sandbox_check(const tc_sandbox_info *info, const tc_sandbox_check *c);
+
+/* The probe line and the plan line, together. */
+extern void tc_report_probe_plan(const tc_probe *probe, const ladder_plan *plan);
+
+/* One rendition line: rung r written, bytes long, duration seconds, frames frames. */
+extern void tc_report_rendition(const ladder_rung *r, int64_t bytes, double duration, int64_t frames);
+
+/* The done line, the last. */
+extern void tc_report_done(double cpu_seconds, double wall_seconds, int decode_errors);
 
 #endif

@@ -1,5 +1,7 @@
 /*
- * main.c — vtp-transcode's command line and reporting.
+ * main.c — vtp-transcode's command line: parse the flags, then call into the
+ * rest (sandbox.c, sandbox_check.c, pipeline.c; the report lines are
+ * report_out.c's).
  *
  *   vtp-transcode --input FILE --outdir DIR [--renditions 480p,720p,1080p]
  *                 [--preset veryfast] [--crf 21] [--threads 0]
@@ -20,46 +22,11 @@
  * alone. The first report line says which sandbox is in force.
  */
 #define _GNU_SOURCE				/* clearenv */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "helper.h"
-#include "buf.h"
-
-/* One error line; code is one of the list in transcode.h. */
-void
-tc_report_error(const char *code, const char *fmt,...)
-{
-	va_list		ap;
-	char		msg[1024];
-	vbuf		b = VBUF_INIT;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	vbuf_puts(&b, "{\"event\":\"error\",\"code\":");
-	vbuf_json_string(&b, code);
-	vbuf_puts(&b, ",\"message\":");
-	vbuf_json_string(&b, msg);
-	vbuf_puts(&b, "}\n");
-	fputs(b.data, stdout);
-	fflush(stdout);
-	vbuf_free(&b);
-}
-
-/* eta_seconds < 0: not known yet (left out). */
-void
-tc_report_progress(double percent, double speed, double eta_seconds)
-{
-	if (eta_seconds < 0)
-		printf("{\"event\":\"progress\",\"percent\":%.1f,\"speed\":%.2f}\n", percent, speed);
-	else
-		printf("{\"event\":\"progress\",\"percent\":%.1f,\"speed\":%.2f,\"eta_seconds\":%.0f}\n",
-			   percent, speed, eta_seconds);
-	fflush(stdout);
-}
 
 /* A bad command line: internal (exit 3). */
 static void
@@ -68,7 +35,42 @@ usage(void)
 	fprintf(stderr, "usage: vtp-transcode --input FILE --outdir DIR [--renditions 480p,720p,1080p] "
 			"[--preset veryfast] [--crf 21] [--hd-preset faster] [--hd-crf 22] [--threads N] [--max-width N] [--max-height N] "
 			"[--max-duration SECONDS] [--max-streams N] [--sandbox required|best_effort]\n");
-	exit(EXIT_INTERNAL);
+	exit(VTP_HELPER_EXIT_INTERNAL);
+}
+
+/* One flag and its value into opt or mode; false if it is not one of ours. */
+static bool
+parse_flag(tc_options *opt, tc_sandbox_mode *mode, const char *a, const char *v)
+{
+	if (strcmp(a, "--input") == 0)
+		opt->input = v;
+	else if (strcmp(a, "--outdir") == 0)
+		opt->outdir = v;
+	else if (strcmp(a, "--renditions") == 0)
+		opt->renditions = v;
+	else if (strcmp(a, "--preset") == 0)
+		opt->preset = v;
+	else if (strcmp(a, "--crf") == 0)
+		opt->crf = atof(v);
+	else if (strcmp(a, "--hd-preset") == 0)
+		opt->hd_preset = v;
+	else if (strcmp(a, "--hd-crf") == 0)
+		opt->hd_crf = atof(v);
+	else if (strcmp(a, "--threads") == 0)
+		opt->threads = atoi(v);
+	else if (strcmp(a, "--max-width") == 0)
+		opt->max_width = atoi(v);
+	else if (strcmp(a, "--max-height") == 0)
+		opt->max_height = atoi(v);
+	else if (strcmp(a, "--max-duration") == 0)
+		opt->max_duration = atof(v);
+	else if (strcmp(a, "--max-streams") == 0)
+		opt->max_streams = atoi(v);
+	else if (strcmp(a, "--sandbox") == 0)
+		return tc_sandbox_parse_mode(v, mode) == 0;
+	else
+		return false;
+	return true;
 }
 
 /* Parse the command line, enter the sandbox, transcode. */
@@ -97,48 +99,12 @@ main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++)
 	{
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (strcmp(a, "--check-sandbox") == 0)
-		{
+		if (strcmp(argv[i], "--check-sandbox") == 0)
 			check_sandbox = true;
-			continue;
-		}
-		if (v == NULL)
-			usage();
-		if (strcmp(a, "--input") == 0)
-			opt.input = v;
-		else if (strcmp(a, "--outdir") == 0)
-			opt.outdir = v;
-		else if (strcmp(a, "--renditions") == 0)
-			opt.renditions = v;
-		else if (strcmp(a, "--preset") == 0)
-			opt.preset = v;
-		else if (strcmp(a, "--crf") == 0)
-			opt.crf = atof(v);
-		else if (strcmp(a, "--hd-preset") == 0)
-			opt.hd_preset = v;
-		else if (strcmp(a, "--hd-crf") == 0)
-			opt.hd_crf = atof(v);
-		else if (strcmp(a, "--threads") == 0)
-			opt.threads = atoi(v);
-		else if (strcmp(a, "--max-width") == 0)
-			opt.max_width = atoi(v);
-		else if (strcmp(a, "--max-height") == 0)
-			opt.max_height = atoi(v);
-		else if (strcmp(a, "--max-duration") == 0)
-			opt.max_duration = atof(v);
-		else if (strcmp(a, "--max-streams") == 0)
-			opt.max_streams = atoi(v);
-		else if (strcmp(a, "--sandbox") == 0)
-		{
-			if (tc_sandbox_parse_mode(v, &mode) != 0)
-				usage();
-		}
+		else if (i + 1 < argc && parse_flag(&opt, &mode, argv[i], argv[i + 1]))
+			i++;
 		else
 			usage();
-		i++;
 	}
 	if (opt.input == NULL || opt.outdir == NULL)
 		usage();
@@ -146,8 +112,8 @@ main(int argc, char **argv)
 		return tc_check_sandbox(opt.input, opt.outdir, mode);
 	if (tc_sandbox_enter(opt.input, opt.outdir, mode, &info, err, sizeof(err)) != 0)
 	{
-		tc_report_error("sandbox_unavailable", "%s", err);
-		return EXIT_INTERNAL;
+		tc_report_error(VTP_HELPER_ERR_SANDBOX_UNAVAILABLE, "%s", err);
+		return VTP_HELPER_EXIT_INTERNAL;
 	}
 	tc_report_sandbox(&info);
 	return tc_run(&opt);

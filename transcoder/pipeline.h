@@ -1,7 +1,8 @@
 /*
  * pipeline.h — the transcoder's shared state and the functions its files
- * give each other (probe.c: the input; audio.c: the audio path; pipeline.c:
- * video graph, encoders, muxers and the main loop). Private to vtp-transcode.
+ * give each other (probe.c: the input; audio.c: the audio path; video.c:
+ * the video graph, encoders and muxers; pipeline.c: the main loop;
+ * report_out.c: the report lines). Private to vtp-transcode.
  */
 #ifndef VTP_PIPELINE_H
 #define VTP_PIPELINE_H
@@ -101,16 +102,28 @@ typedef struct tc
  */
 #define TC_MAX_GAP_S 10.0
 
-extern double now_s(void);
-extern int	fail_av(const char *code, int exitcode, const char *what, int err);
+/* report_out.c: a libav failure as an error line in libav's words; returns exitcode. */
+extern int	tc_fail_av(const char *code, int exitcode, const char *what, int err);
 
-/* probe.c */
-extern int	open_input(tc *t);
-extern int	open_decoder(tc *t, int idx, AVCodecContext **out);
+/* probe.c: open the source under the limits and read its facts into t->probe; an exit code. */
+extern int	tc_open_input(tc *t);
 
-/* audio.c */
-extern int	setup_audio(tc *t);
-extern int	write_audio(tc *t, AVFrame *f);
-extern int	drain_audio(tc *t, int flush);
+/* probe.c: open a whitelisted, size-capped decoder for stream idx into *out; an exit code. */
+extern int	tc_open_decoder(tc *t, int idx, AVCodecContext **out);
+
+/* video.c: the one video filter graph (rotate, deinterlace, tone-map, fps, split, scale per rung). */
+extern int	tc_setup_video_graph(tc *t);
+
+/* video.c: the x264 encoder and MP4 muxer of one rung, its header written. */
+extern int	tc_open_rung(tc *t, rung_out *ro);
+
+/* video.c: every filtered frame to its rung's encoder (flush: the encoders' tails too). */
+extern int	tc_drain_video(tc *t, int flush);
+
+/* audio.c: decoder, resampling graph and the one AAC encoder for t->aidx. */
+extern int	tc_setup_audio(tc *t);
+
+/* audio.c: every resampled frame to the encoder (flush: the encoder's tail too). */
+extern int	tc_drain_audio(tc *t, int flush);
 
 #endif

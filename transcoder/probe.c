@@ -12,25 +12,6 @@
 
 #include <libavutil/avstring.h>
 
-double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-int
-fail_av(const char *code, int exitcode, const char *what, int err)
-{
-	char		e[AV_ERROR_MAX_STRING_SIZE];
-
-	av_strerror(err, e, sizeof(e));
-	tc_report_error(code, "%s: %s", what, e);
-	return exitcode;
-}
-
 /* What the file looks like to libavformat's probe, for a clear refusal. */
 static const char *
 sniff_format(const char *path)
@@ -64,16 +45,16 @@ check_declared_sizes(tc *t)
 		if (p->codec_type == AVMEDIA_TYPE_VIDEO &&
 			(p->width > t->opt->max_width || p->height > t->opt->max_height))
 		{
-			tc_report_error("too_large", "picture %dx%d exceeds the limit %dx%d",
+			tc_report_error(VTP_HELPER_ERR_TOO_LARGE, "picture %dx%d exceeds the limit %dx%d",
 							p->width, p->height, t->opt->max_width, t->opt->max_height);
-			return EXIT_MEDIA;
+			return VTP_HELPER_EXIT_MEDIA;
 		}
 	}
 	if ((int) t->ic->nb_streams > t->opt->max_streams)
 	{
-		tc_report_error("too_many_streams", "source has %u streams; the limit is %d",
+		tc_report_error(VTP_HELPER_ERR_TOO_MANY_STREAMS, "source has %u streams; the limit is %d",
 						t->ic->nb_streams, t->opt->max_streams);
-		return EXIT_MEDIA;
+		return VTP_HELPER_EXIT_MEDIA;
 	}
 	return 0;
 }
@@ -108,64 +89,50 @@ find_stream_info(tc *t)
 	return ret;
 }
 
-int
-open_input(tc *t)
+/* avformat_open_input with the whitelists; a clear refusal of what vtp does not open. */
+static int
+open_format(tc *t)
 {
 	AVDictionary *o = NULL;
 	int			ret;
-	AVStream   *st;
-	const uint8_t *sd;
-	struct stat st_in;
+	const char *seen;
+	char		e[AV_ERROR_MAX_STRING_SIZE];
 
-	if (stat(t->opt->input, &st_in) == 0 && st_in.st_size == 0)
-	{
-		tc_report_error("empty", "the file is empty (0 bytes)");
-		return EXIT_MEDIA;
-	}
 	av_dict_set(&o, "protocol_whitelist", "file", 0);
 	av_dict_set(&o, "format_whitelist", FORMAT_WHITELIST, 0);
 	av_dict_set(&o, "max_streams", "64", 0);
 	av_dict_set(&o, "codec_whitelist", TC_CODEC_WHITELIST, 0);
 	ret = avformat_open_input(&t->ic, t->opt->input, NULL, &o);
 	av_dict_free(&o);
-	if (ret < 0)
+	if (ret >= 0)
+		return 0;
+	seen = sniff_format(t->opt->input);
+	if (seen && !av_match_list(seen, FORMAT_WHITELIST, ','))
 	{
-		const char *seen = sniff_format(t->opt->input);
-
-		if (seen && !av_match_list(seen, FORMAT_WHITELIST, ','))
-		{
-			tc_report_error("unreadable", "not a video file vtp can read: it is %s, which vtp does not open "
-							"(only MP4/MOV, Matroska/WebM, AVI and MPEG-TS; never playlists)", seen);
-			return EXIT_MEDIA;
-		}
-		if (seen)
-		{
-			char		e[AV_ERROR_MAX_STRING_SIZE];
-
-			av_strerror(ret, e, sizeof(e));
-			tc_report_error("unreadable", "the file starts like %s but cannot be opened: it is truncated or damaged (%s)",
-							strncmp(seen, "mov", 3) == 0 ? "MP4/MOV" : seen, e);
-			return EXIT_MEDIA;
-		}
-		return fail_av("unreadable", EXIT_MEDIA, "not a video file vtp can read", ret);
+		tc_report_error(VTP_HELPER_ERR_UNREADABLE, "not a video file vtp can read: it is %s, which vtp does not open "
+						"(only MP4/MOV, Matroska/WebM, AVI and MPEG-TS; never playlists)", seen);
+		return VTP_HELPER_EXIT_MEDIA;
 	}
-	if ((ret = check_declared_sizes(t)) != 0)
-		return ret;
-	ret = find_stream_info(t);
-	if (ret < 0)
-		return fail_av("unreadable", EXIT_MEDIA, "could not read stream information", ret);
-	if ((int) t->ic->nb_streams > t->opt->max_streams)
+	if (seen)
 	{
-		tc_report_error("too_many_streams", "source has %u streams; the limit is %d",
-						t->ic->nb_streams, t->opt->max_streams);
-		return EXIT_MEDIA;
+		av_strerror(ret, e, sizeof(e));
+		tc_report_error(VTP_HELPER_ERR_UNREADABLE, "the file starts like %s but cannot be opened: it is truncated or damaged (%s)",
+						strncmp(seen, "mov", 3) == 0 ? "MP4/MOV" : seen, e);
+		return VTP_HELPER_EXIT_MEDIA;
 	}
+	return tc_fail_av(VTP_HELPER_ERR_UNREADABLE, VTP_HELPER_EXIT_MEDIA, "not a video file vtp can read", ret);
+}
+
+/* The video stream (never a cover picture) and the default audio track, else libavformat's best. */
+static int
+choose_streams(tc *t)
+{
 	t->vidx = av_find_best_stream(t->ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
 	if (t->vidx < 0 || (t->ic->streams[t->vidx]->disposition & AV_DISPOSITION_ATTACHED_PIC))
 	{
-		tc_report_error("no_video", "source has no video stream (%s)",
+		tc_report_error(VTP_HELPER_ERR_NO_VIDEO, "source has no video stream (%s)",
 						t->ic->nb_streams ? "audio or data only" : "no streams at all");
-		return EXIT_MEDIA;
+		return VTP_HELPER_EXIT_MEDIA;
 	}
 	/* the default audio track, else the one libavformat thinks best */
 	t->aidx = -1;
@@ -182,8 +149,15 @@ open_input(tc *t)
 		t->aidx = -1;
 	t->probe.audio_stream = t->aidx;
 	t->probe.audio_channels = t->aidx >= 0 ? t->ic->streams[t->aidx]->codecpar->ch_layout.nb_channels : 0;
+	return 0;
+}
 
-	st = t->ic->streams[t->vidx];
+/* The probe facts of video stream st: size, codec, interlace, HDR, bitrate, duration, rotation, fps. */
+static void
+read_facts(tc *t, AVStream *st)
+{
+	const uint8_t *sd;
+
 	t->probe.width = st->codecpar->width;
 	t->probe.height = st->codecpar->height;
 	t->probe.has_audio = t->aidx >= 0;
@@ -219,36 +193,75 @@ open_input(tc *t)
 	av_reduce(&t->fps.num, &t->fps.den, t->fps.num, t->fps.den, 1001000);
 	t->probe.fps_num = t->fps.num;
 	t->probe.fps_den = t->fps.den;
+}
 
+/* The probe facts against the limits: a picture size, not over the maximum, nor the duration. */
+static int
+check_facts(tc *t)
+{
 	if (t->probe.width <= 0 || t->probe.height <= 0)
 	{
-		tc_report_error("unreadable", "video stream has no picture size");
-		return EXIT_MEDIA;
+		tc_report_error(VTP_HELPER_ERR_UNREADABLE, "video stream has no picture size");
+		return VTP_HELPER_EXIT_MEDIA;
 	}
 	if (t->probe.width > t->opt->max_width || t->probe.height > t->opt->max_height)
 	{
-		tc_report_error("too_large", "picture %dx%d exceeds the limit %dx%d",
+		tc_report_error(VTP_HELPER_ERR_TOO_LARGE, "picture %dx%d exceeds the limit %dx%d",
 						t->probe.width, t->probe.height, t->opt->max_width, t->opt->max_height);
-		return EXIT_MEDIA;
+		return VTP_HELPER_EXIT_MEDIA;
 	}
 	if (t->probe.duration > t->opt->max_duration)
 	{
-		tc_report_error("too_long", "duration %.0f s exceeds the limit %.0f s",
+		tc_report_error(VTP_HELPER_ERR_TOO_LONG, "duration %.0f s exceeds the limit %.0f s",
 						t->probe.duration, t->opt->max_duration);
-		return EXIT_MEDIA;
-	}
-	{
-		int64_t		start = t->ic->start_time == AV_NOPTS_VALUE ? 0 : t->ic->start_time;
-
-		t->vstart = av_rescale_q(start, AV_TIME_BASE_Q, st->time_base);
-		if (t->aidx >= 0)
-			t->astart = av_rescale_q(start, AV_TIME_BASE_Q, t->ic->streams[t->aidx]->time_base);
+		return VTP_HELPER_EXIT_MEDIA;
 	}
 	return 0;
 }
 
+/* Open the source strictly, choose its streams, read and check its facts (see the file's header). */
 int
-open_decoder(tc *t, int idx, AVCodecContext **out)
+tc_open_input(tc *t)
+{
+	int			ret;
+	AVStream   *st;
+	struct stat st_in;
+	int64_t		start;
+
+	if (stat(t->opt->input, &st_in) == 0 && st_in.st_size == 0)
+	{
+		tc_report_error(VTP_HELPER_ERR_EMPTY, "the file is empty (0 bytes)");
+		return VTP_HELPER_EXIT_MEDIA;
+	}
+	if ((ret = open_format(t)) != 0)
+		return ret;
+	if ((ret = check_declared_sizes(t)) != 0)
+		return ret;
+	ret = find_stream_info(t);
+	if (ret < 0)
+		return tc_fail_av(VTP_HELPER_ERR_UNREADABLE, VTP_HELPER_EXIT_MEDIA, "could not read stream information", ret);
+	if ((int) t->ic->nb_streams > t->opt->max_streams)
+	{
+		tc_report_error(VTP_HELPER_ERR_TOO_MANY_STREAMS, "source has %u streams; the limit is %d",
+						t->ic->nb_streams, t->opt->max_streams);
+		return VTP_HELPER_EXIT_MEDIA;
+	}
+	if ((ret = choose_streams(t)) != 0)
+		return ret;
+	st = t->ic->streams[t->vidx];
+	read_facts(t, st);
+	if ((ret = check_facts(t)) != 0)
+		return ret;
+	start = t->ic->start_time == AV_NOPTS_VALUE ? 0 : t->ic->start_time;
+	t->vstart = av_rescale_q(start, AV_TIME_BASE_Q, st->time_base);
+	if (t->aidx >= 0)
+		t->astart = av_rescale_q(start, AV_TIME_BASE_Q, t->ic->streams[t->aidx]->time_base);
+	return 0;
+}
+
+/* A decoder for stream idx: one of TC_CODEC_WHITELIST, capped at max_pixels. */
+int
+tc_open_decoder(tc *t, int idx, AVCodecContext **out)
 {
 	AVStream   *st = t->ic->streams[idx];
 	const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
@@ -258,28 +271,28 @@ open_decoder(tc *t, int idx, AVCodecContext **out)
 
 	if (dec == NULL)
 	{
-		tc_report_error("unsupported_codec", "no decoder for %s", avcodec_get_name(st->codecpar->codec_id));
-		return EXIT_MEDIA;
+		tc_report_error(VTP_HELPER_ERR_UNSUPPORTED_CODEC, "no decoder for %s", avcodec_get_name(st->codecpar->codec_id));
+		return VTP_HELPER_EXIT_MEDIA;
 	}
 	if (!av_match_list(dec->name, TC_CODEC_WHITELIST, ','))
 	{
-		tc_report_error("unsupported_codec", "vtp does not decode %s (decoder %s)",
+		tc_report_error(VTP_HELPER_ERR_UNSUPPORTED_CODEC, "vtp does not decode %s (decoder %s)",
 						avcodec_get_name(st->codecpar->codec_id), dec->name);
-		return EXIT_MEDIA;
+		return VTP_HELPER_EXIT_MEDIA;
 	}
 	c = avcodec_alloc_context3(dec);
 	if (c == NULL)
-		return EXIT_INTERNAL;
+		return VTP_HELPER_EXIT_INTERNAL;
 	*out = c;
 	ret = avcodec_parameters_to_context(c, st->codecpar);
 	if (ret < 0)
-		return fail_av("unreadable", EXIT_MEDIA, "bad codec parameters", ret);
+		return tc_fail_av(VTP_HELPER_ERR_UNREADABLE, VTP_HELPER_EXIT_MEDIA, "bad codec parameters", ret);
 	c->pkt_timebase = st->time_base;
 	c->thread_count = t->opt->threads;
 	decoder_options(t, &o);
 	ret = avcodec_open2(c, dec, &o);
 	av_dict_free(&o);
 	if (ret < 0)
-		return fail_av("unsupported_codec", EXIT_MEDIA, "could not open the decoder", ret);
+		return tc_fail_av(VTP_HELPER_ERR_UNSUPPORTED_CODEC, VTP_HELPER_EXIT_MEDIA, "could not open the decoder", ret);
 	return 0;
 }

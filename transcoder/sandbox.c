@@ -139,81 +139,92 @@ typedef struct sb_ruleset_attr
 	BPF_STMT(BPF_RET | BPF_K, SC_ALLOW), \
 	BPF_STMT(BPF_RET | BPF_K, SC_DENY)
 
+#ifdef SANDBOX_ARCH
 /*
- * Install the allowlist. self is the helper's pid, a constant of the filter:
- * signals may go to it alone. Most frequent calls first (futex is most of them).
+ * The allowlist's constant part, a plain table: the architecture check, then
+ * the calls allowed whatever their arguments, most frequent first (futex is
+ * most of them). install_seccomp() appends the calls checked by argument.
+ */
+static const struct sock_filter sc_allowed[] = {
+	BPF_STMT(SC_LD, offsetof(struct seccomp_data, arch)),
+	BPF_JUMP(SC_JEQ, SANDBOX_ARCH, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	BPF_STMT(SC_LD, offsetof(struct seccomp_data, nr)),
+#if defined(__x86_64__)
+	/* the x32 ABI numbers the same calls differently: never ours */
+	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+#endif
+	SC_OK(__NR_futex),
+	SC_OK(__NR_read),
+	SC_OK(__NR_write),
+	SC_OK(__NR_mmap),
+	SC_OK(__NR_munmap),
+	SC_OK(__NR_mprotect),
+	SC_OK(__NR_madvise),
+	SC_OK(__NR_rt_sigprocmask),
+	SC_OK(__NR_brk),
+	SC_OK(__NR_lseek),
+	SC_OK(__NR_newfstatat),
+	SC_OK(__NR_fstat),
+	SC_OK(__NR_clock_gettime),
+	SC_OK(__NR_sched_yield),
+	SC_OK(__NR_set_robust_list),
+	SC_OK(__NR_rseq),
+	SC_OK(__NR_exit),
+	SC_OK(__NR_exit_group),
+	SC_OK(__NR_rt_sigreturn),
+	SC_OK(__NR_restart_syscall),
+	SC_OK(__NR_mremap),
+	SC_OK(__NR_openat),		/* which files: Landlock */
+#ifdef __NR_open
+	SC_OK(__NR_open),
+#endif
+	SC_OK(__NR_close),
+	SC_OK(__NR_pread64),
+	SC_OK(__NR_pwrite64),
+	SC_OK(__NR_readv),
+	SC_OK(__NR_writev),
+	SC_OK(__NR_ftruncate),	/* an fd opened for writing: the outdir only */
+	SC_OK(__NR_fsync),
+	SC_OK(__NR_fdatasync),
+	SC_OK(__NR_fadvise64),
+	SC_OK(__NR_unlinkat),	/* temporary files in the outdir (Landlock) */
+#ifdef __NR_unlink
+	SC_OK(__NR_unlink),
+#endif
+	SC_OK(__NR_statx),
+	SC_OK(__NR_getpid),
+	SC_OK(__NR_gettid),
+	SC_OK(__NR_getrusage),
+	SC_OK(__NR_getrandom),
+	SC_OK(__NR_sched_getaffinity),
+	SC_OK(__NR_sysinfo),
+	SC_OK(__NR_nanosleep),
+	SC_OK(__NR_clock_nanosleep),
+	SC_OK(__NR_clock_getres),
+	SC_OK(__NR_gettimeofday),
+#ifdef __NR_time
+	SC_OK(__NR_time),
+#endif
+#ifdef __NR_getrlimit
+	SC_OK(__NR_getrlimit),
+#endif
+	SC_OK(__NR_rt_sigaction),
+	SC_OK(__NR_sigaltstack),
+};
+#endif
+
+/*
+ * Install the allowlist: sc_allowed, then the calls allowed only with some
+ * arguments. self is the helper's pid, a constant of the filter: signals may
+ * go to it alone.
  */
 static int
 install_seccomp(pid_t self, char *err, size_t errlen)
 {
 #ifdef SANDBOX_ARCH
-	struct sock_filter filter[] = {
-		BPF_STMT(SC_LD, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(SC_JEQ, SANDBOX_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(SC_LD, offsetof(struct seccomp_data, nr)),
-#if defined(__x86_64__)
-		/* the x32 ABI numbers the same calls differently: never ours */
-		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-#endif
-		SC_OK(__NR_futex),
-		SC_OK(__NR_read),
-		SC_OK(__NR_write),
-		SC_OK(__NR_mmap),
-		SC_OK(__NR_munmap),
-		SC_OK(__NR_mprotect),
-		SC_OK(__NR_madvise),
-		SC_OK(__NR_rt_sigprocmask),
-		SC_OK(__NR_brk),
-		SC_OK(__NR_lseek),
-		SC_OK(__NR_newfstatat),
-		SC_OK(__NR_fstat),
-		SC_OK(__NR_clock_gettime),
-		SC_OK(__NR_sched_yield),
-		SC_OK(__NR_set_robust_list),
-		SC_OK(__NR_rseq),
-		SC_OK(__NR_exit),
-		SC_OK(__NR_exit_group),
-		SC_OK(__NR_rt_sigreturn),
-		SC_OK(__NR_restart_syscall),
-		SC_OK(__NR_mremap),
-		SC_OK(__NR_openat),		/* which files: Landlock */
-#ifdef __NR_open
-		SC_OK(__NR_open),
-#endif
-		SC_OK(__NR_close),
-		SC_OK(__NR_pread64),
-		SC_OK(__NR_pwrite64),
-		SC_OK(__NR_readv),
-		SC_OK(__NR_writev),
-		SC_OK(__NR_ftruncate),	/* an fd opened for writing: the outdir only */
-		SC_OK(__NR_fsync),
-		SC_OK(__NR_fdatasync),
-		SC_OK(__NR_fadvise64),
-		SC_OK(__NR_unlinkat),	/* temporary files in the outdir (Landlock) */
-#ifdef __NR_unlink
-		SC_OK(__NR_unlink),
-#endif
-		SC_OK(__NR_statx),
-		SC_OK(__NR_getpid),
-		SC_OK(__NR_gettid),
-		SC_OK(__NR_getrusage),
-		SC_OK(__NR_getrandom),
-		SC_OK(__NR_sched_getaffinity),
-		SC_OK(__NR_sysinfo),
-		SC_OK(__NR_nanosleep),
-		SC_OK(__NR_clock_nanosleep),
-		SC_OK(__NR_clock_getres),
-		SC_OK(__NR_gettimeofday),
-#ifdef __NR_time
-		SC_OK(__NR_time),
-#endif
-#ifdef __NR_getrlimit
-		SC_OK(__NR_getrlimit),
-#endif
-		SC_OK(__NR_rt_sigaction),
-		SC_OK(__NR_sigaltstack),
+	const struct sock_filter by_arg[] = {
 		SC_CLONE_THREAD_ONLY(__NR_clone),
 		SC_RET(__NR_clone3, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
 		SC_ARG_EQ(__NR_kill, 0, self),
@@ -226,8 +237,11 @@ install_seccomp(pid_t self, char *err, size_t errlen)
 		SC_ARG_IN(__NR_prctl, 0, PR_SET_NAME, PR_GET_NAME),
 		BPF_STMT(BPF_RET | BPF_K, SC_DENY),
 	};
+	struct sock_filter filter[sizeof(sc_allowed) / sizeof(sc_allowed[0]) + sizeof(by_arg) / sizeof(by_arg[0])];
 	struct sock_fprog prog = {(unsigned short) (sizeof(filter) / sizeof(filter[0])), filter};
 
+	memcpy(filter, sc_allowed, sizeof(sc_allowed));
+	memcpy(filter + sizeof(sc_allowed) / sizeof(sc_allowed[0]), by_arg, sizeof(by_arg));
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0)
 	{
 		snprintf(err, errlen, "could not install the seccomp filter: %s", strerror(errno));
@@ -375,14 +389,4 @@ tc_sandbox_enter(const char *input, const char *outdir, tc_sandbox_mode mode,
 		return -1;
 	}
 	return install_seccomp(getpid(), err, errlen);
-}
-
-/* The first report line: the sandbox in force. */
-void
-tc_report_sandbox(const tc_sandbox_info *info)
-{
-	printf("{\"event\":\"sandbox\",\"mode\":\"%s\",\"landlock_abi\":%d,\"landlock\":%s,\"seccomp\":\"allowlist\"}\n",
-		   info->mode == TC_SANDBOX_REQUIRED ? "required" : "best_effort",
-		   info->landlock_abi, info->landlock ? "true" : "false");
-	fflush(stdout);
 }

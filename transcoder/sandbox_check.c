@@ -40,59 +40,47 @@ tc_check_sandbox(const char *input, const char *outdir, tc_sandbox_mode mode)
 {
 	char		err[512];
 	tc_sandbox_info info;
+	tc_sandbox_check c;
 	pid_t		parent = getppid();
 	long		rc;
-	const char *sock,
-			   *uring,
-			   *exec,
-			   *forked,
-			   *sig,
-			   *other,
-			   *in,
-			   *out;
 	char	   *const argv[] = {"/bin/true", NULL};
 	char		params[120];
 	char		path[4096];
 
 	if (tc_sandbox_enter(input, outdir, mode, &info, err, sizeof(err)) != 0)
 	{
-		tc_report_error("sandbox_unavailable", "%s", err);
-		return EXIT_INTERNAL;
+		tc_report_error(VTP_HELPER_ERR_SANDBOX_UNAVAILABLE, "%s", err);
+		return VTP_HELPER_EXIT_INTERNAL;
 	}
 	rc = socket(AF_INET, SOCK_STREAM, 0);
-	sock = outcome(rc);
+	c.socket = outcome(rc);
 	close_if(rc);
 	memset(params, 0, sizeof(params));
 	rc = syscall(__NR_io_uring_setup, 4, params);
-	uring = outcome(rc);
+	c.io_uring = outcome(rc);
 	close_if(rc);
 	rc = execve(argv[0], argv, NULL);
-	exec = outcome(rc);
+	c.exec = outcome(rc);
 	rc = fork();
 	if (rc == 0)
 		_exit(0);
-	forked = outcome(rc);
+	c.fork = outcome(rc);
 	rc = kill(parent, 0);
-	sig = outcome(rc);
+	c.signal_parent = outcome(rc);
 	rc = open("/etc/passwd", O_RDONLY);
-	other = outcome(rc);
+	c.read_other_file = outcome(rc);
 	close_if(rc);
 	rc = open(input, O_RDONLY);
-	in = outcome(rc);
+	c.read_source = outcome(rc);
 	close_if(rc);
 	snprintf(path, sizeof(path), "%s/sandbox-check", outdir);
 	rc = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	out = outcome(rc);
+	c.write_outdir = outcome(rc);
 	if (rc >= 0)
 	{
 		close((int) rc);
 		unlink(path);
 	}
-	printf("{\"event\":\"sandbox\",\"mode\":\"%s\",\"landlock_abi\":%d,\"landlock\":%s,\"seccomp\":\"allowlist\","
-		   "\"socket\":\"%s\",\"io_uring\":\"%s\",\"exec\":\"%s\",\"fork\":\"%s\",\"signal_parent\":\"%s\","
-		   "\"read_other_file\":\"%s\",\"read_source\":\"%s\",\"write_outdir\":\"%s\"}\n",
-		   info.mode == TC_SANDBOX_REQUIRED ? "required" : "best_effort", info.landlock_abi,
-		   info.landlock ? "true" : "false", sock, uring, exec, forked, sig, other, in, out);
-	fflush(stdout);
-	return 0;
+	tc_report_sandbox_check(&info, &c);
+	return VTP_HELPER_EXIT_DONE;
 }

@@ -1,7 +1,7 @@
 /*
  * helper_protocol.h — the contract between the vtp-transcode helper
  * (transcoder/, which writes it) and the job engine (src/job/helper.c and
- * src/core/report.c, which check it), written once: the exit codes, the
+ * src/core/report*.c, which check it), written once: the exit codes, the
  * event names of the JSON-line report, its bounds and the error codes.
  * Both programs include this header; neither spells a literal of its own.
  */
@@ -27,13 +27,35 @@
 #define VTP_HELPER_MAX_MESSAGE 512	/* bytes of an error message kept */
 
 /*
+ * Bytes of an error message the helper formats (before JSON escaping): more
+ * than the reader keeps, since the reader drops control bytes before it
+ * cuts; at most 6 bytes each once escaped, far inside VTP_HELPER_MAX_LINE.
+ */
+#define VTP_HELPER_SENT_MESSAGE 1024
+
+/*
  * The error codes, the complete list (transcoder/helper.h says when each is
  * used; the reader accepts only these). Exit VTP_HELPER_EXIT_INTERNAL for
  * the first two, VTP_HELPER_EXIT_MEDIA for the rest.
  */
+#define VTP_HELPER_ERR_SANDBOX_UNAVAILABLE "sandbox_unavailable"
+#define VTP_HELPER_ERR_INTERNAL "internal"
+#define VTP_HELPER_ERR_EMPTY "empty"
+#define VTP_HELPER_ERR_UNREADABLE "unreadable"
+#define VTP_HELPER_ERR_TOO_LARGE "too_large"
+#define VTP_HELPER_ERR_TOO_MANY_STREAMS "too_many_streams"
+#define VTP_HELPER_ERR_TOO_LONG "too_long"
+#define VTP_HELPER_ERR_NO_VIDEO "no_video"
+#define VTP_HELPER_ERR_UNSUPPORTED_CODEC "unsupported_codec"
+#define VTP_HELPER_ERR_BAD_PLAN "bad_plan"
+#define VTP_HELPER_ERR_NO_FRAMES "no_frames"
+#define VTP_HELPER_ERR_TRUNCATED "truncated"
+
+/* All of them, as the initialiser of a const char *[] */
 #define VTP_HELPER_ERROR_CODES \
-	"sandbox_unavailable", "internal", "empty", "unreadable", "too_large", \
-	"too_many_streams", "too_long", "no_video", "unsupported_codec", \
-	"bad_plan", "no_frames", "truncated"
+	VTP_HELPER_ERR_SANDBOX_UNAVAILABLE, VTP_HELPER_ERR_INTERNAL, VTP_HELPER_ERR_EMPTY, \
+	VTP_HELPER_ERR_UNREADABLE, VTP_HELPER_ERR_TOO_LARGE, VTP_HELPER_ERR_TOO_MANY_STREAMS, \
+	VTP_HELPER_ERR_TOO_LONG, VTP_HELPER_ERR_NO_VIDEO, VTP_HELPER_ERR_UNSUPPORTED_CODEC, \
+	VTP_HELPER_ERR_BAD_PLAN, VTP_HELPER_ERR_NO_FRAMES, VTP_HELPER_ERR_TRUNCATED
 
 #endif

@@ -3,7 +3,8 @@
  * no PostgreSQL). The helper runs on hostile media and may be compromised:
  * every line it prints is checked against the worker's own expectations
  * (the renditions vtp.renditions asks for, the size limits) and anything but
- * the exact protocol is a violation with a reason.
+ * the exact protocol is a violation with a reason. The protocol's names
+ * and bounds are helper_protocol.h's, shared with the helper.
  *
  *   sandbox (exactly one, first; optional until the helper prints it)
  *   probe   (exactly one)
@@ -21,10 +22,11 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "helper_protocol.h"
 #include "ladder.h"
 
-#define REPORT_MAX_LINE (64 * 1024)	/* longer lines are a violation */
-#define REPORT_MAX_MESSAGE 512	/* bytes of an error message kept */
+#define REPORT_MAX_LINE VTP_HELPER_MAX_LINE	/* longer lines are a violation */
+#define REPORT_MAX_MESSAGE VTP_HELPER_MAX_MESSAGE	/* bytes of an error message kept */
 
 typedef enum report_event
 {

@@ -12,28 +12,16 @@
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* text (modified in place) as lines: METHOD, PATH, QUERY, then headers into h, host last; how many headers. */
+static int
+split_input(char *text, char **lines, sigv4_header *h)
 {
-	char	   *text = malloc(size + 1);
-	char	   *lines[3 + SIGV4_MAX_HEADERS];
 	char	   *p,
 			   *colon;
 	int			n = 0,
 				nh = 0,
 				i;
-	sigv4_header h[SIGV4_MAX_HEADERS];
-	sigv4_input in;
-	sigv4_creds creds;
-	vbuf		query = VBUF_INIT,
-				path = VBUF_INIT,
-				canon = VBUF_INIT,
-				signed_headers = VBUF_INIT,
-				url = VBUF_INIT;
-	char		sig[65];
 
-	memcpy(text, data, size);
-	text[size] = '\0';
 	for (p = text; n < 3 + SIGV4_MAX_HEADERS;)
 	{
 		lines[n++] = p;
@@ -55,6 +43,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h[nh].name = "host";
 	h[nh].value = "example.amazonaws.com";
 	nh++;
+	return nh;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char	   *text = malloc(size + 1);
+	char	   *lines[3 + SIGV4_MAX_HEADERS];
+	int			nh;
+	sigv4_header h[SIGV4_MAX_HEADERS];
+	sigv4_input in;
+	sigv4_creds creds;
+	vbuf		query = VBUF_INIT,
+				path = VBUF_INIT,
+				canon = VBUF_INIT,
+				signed_headers = VBUF_INIT,
+				url = VBUF_INIT;
+	char		sig[65];
+
+	memcpy(text, data, size);
+	text[size] = '\0';
+	nh = split_input(text, lines, h);
 
 	sigv4_canonical_query(&query, lines[2]);
 	sigv4_uri_encode(&path, lines[1], false);

@@ -539,11 +539,14 @@ vtp.transcode_workers = 1
 	{
 		my $t = strip_comments(slurp_file($f));
 		for my $a (call_args($t, 'task_set_error')) { $codes{$_} = $f for ($a->[1] // '') =~ /"([a-z_]+)"/g; }
-		for my $fn (qw(tc_report_error fail_av)) { for my $a (call_args($t, $fn)) { $codes{$1} = $f if $a->[0] =~ /^"(\w+)"$/; } }
+		for my $fn (qw(tc_report_error tc_fail_av)) { for my $a (call_args($t, $fn)) { $codes{$1} = $f if $a->[0] =~ /^"(\w+)"$/; } }
 		for my $fn (qw(catalog_release catalog_fail)) { for my $a (call_args($t, $fn)) { $codes{$1} = $f if ($a->[2] // '') =~ /^"(\w+)"$/; } }
 		$codes{$1} = $f while $t =~ /error_code = '(\w+)'/g;
 		if ($t =~ /known_codes\[\]\s*=\s*\{(.*?)\}/s) { $codes{$_} = $f for $1 =~ /"(\w+)"/g; }
 	}
+	# the helper's codes, written once for the helper and the reader
+	my $proto = slurp_file('src/core/helper_protocol.h');
+	$codes{$1} = 'src/core/helper_protocol.h' while $proto =~ /^#define VTP_HELPER_ERR_\w+ "(\w+)"/mg;
 	my $ts = slurp_file('docs/troubleshooting.md');
 	cmp_ok(scalar(keys %codes), '>=', 25, 'the code can set ' . scalar(keys %codes) . ' reason codes');
 	is_deeply([ grep { $ts !~ /^\| `\Q$_\E` \|/m } sort keys %codes ], [], 'troubleshooting.md lists every one of them');

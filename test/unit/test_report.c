@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "unit.h"
+#include "helper_protocol.h"
 #include "report.h"
 #include "json.h"
 
@@ -78,12 +79,10 @@ facts_are_ours(void)
 	vbuf_free(&facts);
 }
 
-void
-test_report(void)
+/* The helper's lines as it prints them, with and without the sandbox line. */
+static void
+accepted(void)
 {
-	char		clean[16];
-	char	   *big;
-
 	/* the real helper today: no sandbox line */
 	start(false);
 	CHECK(feed(PROBE) == REPORT_PROBE);
@@ -110,6 +109,14 @@ test_report(void)
 	start(false);
 	CHECK(feed(SANDBOX) == REPORT_SANDBOX);
 	CHECK(feed(PROBE) == REPORT_PROBE);
+}
+
+/* Error lines: a known code, a cleaned and bounded message; the cleaner itself. */
+static void
+errors_and_text(void)
+{
+	char		clean[16];
+	char	   *big;
 
 	/* an error before anything: a known code, a cleaned and bounded message */
 	start(true);
@@ -132,57 +139,96 @@ test_report(void)
 	CHECK_STR(clean, "a\xc3\xa9" "bc");
 	report_clean_text(clean, 4, "ab\xc3\xa9", 4);
 	CHECK_STR(clean, "ab");
+}
 
-	/* what a compromised helper might print */
+/*
+ * Every error code the helper may print (helper_protocol.h, the one list
+ * both programs use) is one the reader accepts in an error line; a code
+ * beside the list is refused.
+ */
+static void
+protocol_codes(void)
+{
+	static const char *const codes[] = {VTP_HELPER_ERROR_CODES};
+	char		line[200];
+	size_t		i;
+
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
 	{
-		const char *const second_probe[] = {PROBE, PROBE, NULL};
-		const char *const second_plan[] = {PROBE, PLAN, PLAN, NULL};
-		const char *const plan_first[] = {PLAN, NULL};
-		const char *const no_sandbox[] = {PROBE, NULL};
-		const char *const two_sandbox[] = {SANDBOX, SANDBOX, NULL};
-		const char *const late_sandbox[] = {PROBE, SANDBOX, NULL};
-		const char *const foreign_plan[] = {PROBE, "{\"event\":\"plan\",\"renditions\":[{\"name\":\"9999p\",\"width\":640,\"height\":360,\"maxrate\":1}]}", NULL};
-		const char *const dup_plan[] = {PROBE, "{\"event\":\"plan\",\"renditions\":[{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":500000},{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":500000}]}", NULL};
-		const char *const huge_plan[] = {PROBE, "{\"event\":\"plan\",\"renditions\":[{\"name\":\"360p\",\"width\":99999,\"height\":360,\"maxrate\":1}]}", NULL};
-		const char *const short_plan[] = {"{\"event\":\"probe\",\"width\":1280,\"height\":720,\"video_bitrate\":9000000}", "{\"event\":\"plan\",\"renditions\":[{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":900000}]}", NULL};
-		const char *const rate_plan[] = {PROBE, "{\"event\":\"plan\",\"renditions\":[{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":900000}]}", NULL};
-		const char *const foreign_rend[] = {PROBE, PLAN, "{\"event\":\"rendition\",\"name\":\"720p\",\"file\":\"720p.mp4\",\"width\":1280,\"height\":720,\"bytes\":1,\"bitrate\":1,\"duration\":1}", NULL};
-		const char *const dup_rend[] = {PROBE, PLAN, REND, REND, NULL};
-		const char *const bad_file[] = {PROBE, PLAN, "{\"event\":\"rendition\",\"name\":\"360p\",\"file\":\"../../../etc/passwd\",\"width\":640,\"height\":360,\"bytes\":1,\"bitrate\":1,\"duration\":1}", NULL};
-		const char *const bad_size[] = {PROBE, PLAN, "{\"event\":\"rendition\",\"name\":\"360p\",\"file\":\"360p.mp4\",\"width\":640,\"height\":360,\"bytes\":-5,\"bitrate\":1,\"duration\":1}", NULL};
-		const char *const early_done[] = {PROBE, PLAN, DONE, NULL};
-		const char *const junk[] = {PROBE, "{\"event\":\"plan\",", NULL};
-		const char *const not_obj[] = {"[1,2,3]", NULL};
-		const char *const unknown_code[] = {"{\"event\":\"error\",\"code\":\"AKIAFAKE\\u0007\",\"message\":\"x\"}", NULL};
-		const char *const after_done[] = {PROBE, PLAN, REND, DONE, PROGRESS, NULL};
-		const char *const unknown_ev[] = {PROBE, "{\"event\":\"shell\"}", NULL};
-		const char *const progress_early[] = {PROBE, PROGRESS, NULL};
-		const char *const bad_probe[] = {"{\"event\":\"probe\",\"width\":0,\"height\":360}", NULL};
-
-		refused(false, second_probe, "a second probe");
-		refused(false, second_plan, "a second plan");
-		refused(false, plan_first, "a plan before the probe");
-		refused(true, no_sandbox, "not the sandbox line");
-		refused(true, two_sandbox, "not the first line");
-		refused(false, late_sandbox, "not the first line");
-		refused(false, foreign_plan, "\"9999p\" was not requested");
-		refused(false, dup_plan, "planned twice");
-		refused(false, huge_plan, "not the size or rate the worker plans (640x360 at 500000 b/s)");
-		refused(false, short_plan, "the plan has 1 rendition(s), the worker's plan for this probe 2");
-		refused(false, rate_plan, "not the size or rate");
-		refused(false, foreign_rend, "\"720p\" is not in the plan");
-		refused(false, dup_rend, "reported twice");
-		refused(false, bad_file, "names file");
-		refused(false, bad_size, "out of bounds");
-		refused(false, early_done, "done without planned rendition \"360p\"");
-		refused(false, junk, "not a JSON object");
-		refused(false, not_obj, "not a JSON object");
-		refused(false, unknown_code, "error code \"AKIAFAKE\" is not one");
-		refused(false, after_done, "after the helper's last word");
-		refused(false, unknown_ev, "unknown event");
-		refused(false, progress_early, "progress before the plan");
-		refused(false, bad_probe, "picture size out of bounds");
+		snprintf(line, sizeof(line), "{\"event\":\"" VTP_HELPER_EV_ERROR "\",\"code\":\"%s\",\"message\":\"m\"}",
+				 codes[i]);
+		start(true);
+		CHECK(report_known_code(codes[i]));
+		CHECK(feed(line) == REPORT_ERROR);
+		CHECK_STR(st.err_code, codes[i]);
 	}
+	CHECK(sizeof(codes) / sizeof(codes[0]) == 12);
+	CHECK(!report_known_code("helper_protocol"));
+	CHECK(REPORT_MAX_LINE == VTP_HELPER_MAX_LINE && REPORT_MAX_MESSAGE == VTP_HELPER_MAX_MESSAGE);
+}
+
+/* What a compromised helper might print: each refused with its reason. */
+static void
+hostile(void)
+{
+	const char *const second_probe[] = {PROBE, PROBE, NULL};
+	const char *const second_plan[] = {PROBE, PLAN, PLAN, NULL};
+	const char *const plan_first[] = {PLAN, NULL};
+	const char *const no_sandbox[] = {PROBE, NULL};
+	const char *const two_sandbox[] = {SANDBOX, SANDBOX, NULL};
+	const char *const late_sandbox[] = {PROBE, SANDBOX, NULL};
+	const char *const foreign_plan[] = {PROBE, "{\"event\":\"plan\",\"renditions\":[{\"name\":\"9999p\",\"width\":640,\"height\":360,\"maxrate\":1}]}", NULL};
+	const char *const dup_plan[] = {PROBE, "{\"event\":\"plan\",\"renditions\":[{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":500000},{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":500000}]}", NULL};
+	const char *const huge_plan[] = {PROBE, "{\"event\":\"plan\",\"renditions\":[{\"name\":\"360p\",\"width\":99999,\"height\":360,\"maxrate\":1}]}", NULL};
+	const char *const short_plan[] = {"{\"event\":\"probe\",\"width\":1280,\"height\":720,\"video_bitrate\":9000000}", "{\"event\":\"plan\",\"renditions\":[{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":900000}]}", NULL};
+	const char *const rate_plan[] = {PROBE, "{\"event\":\"plan\",\"renditions\":[{\"name\":\"360p\",\"width\":640,\"height\":360,\"maxrate\":900000}]}", NULL};
+	const char *const foreign_rend[] = {PROBE, PLAN, "{\"event\":\"rendition\",\"name\":\"720p\",\"file\":\"720p.mp4\",\"width\":1280,\"height\":720,\"bytes\":1,\"bitrate\":1,\"duration\":1}", NULL};
+	const char *const dup_rend[] = {PROBE, PLAN, REND, REND, NULL};
+	const char *const bad_file[] = {PROBE, PLAN, "{\"event\":\"rendition\",\"name\":\"360p\",\"file\":\"../../../etc/passwd\",\"width\":640,\"height\":360,\"bytes\":1,\"bitrate\":1,\"duration\":1}", NULL};
+	const char *const bad_size[] = {PROBE, PLAN, "{\"event\":\"rendition\",\"name\":\"360p\",\"file\":\"360p.mp4\",\"width\":640,\"height\":360,\"bytes\":-5,\"bitrate\":1,\"duration\":1}", NULL};
+	const char *const early_done[] = {PROBE, PLAN, DONE, NULL};
+	const char *const junk[] = {PROBE, "{\"event\":\"plan\",", NULL};
+	const char *const not_obj[] = {"[1,2,3]", NULL};
+	const char *const unknown_code[] = {"{\"event\":\"error\",\"code\":\"AKIAFAKE\\u0007\",\"message\":\"x\"}", NULL};
+	const char *const after_done[] = {PROBE, PLAN, REND, DONE, PROGRESS, NULL};
+	const char *const unknown_ev[] = {PROBE, "{\"event\":\"shell\"}", NULL};
+	const char *const progress_early[] = {PROBE, PROGRESS, NULL};
+	const char *const bad_probe[] = {"{\"event\":\"probe\",\"width\":0,\"height\":360}", NULL};
+
+	refused(false, second_probe, "a second probe");
+	refused(false, second_plan, "a second plan");
+	refused(false, plan_first, "a plan before the probe");
+	refused(true, no_sandbox, "not the sandbox line");
+	refused(true, two_sandbox, "not the first line");
+	refused(false, late_sandbox, "not the first line");
+	refused(false, foreign_plan, "\"9999p\" was not requested");
+	refused(false, dup_plan, "planned twice");
+	refused(false, huge_plan, "not the size or rate the worker plans (640x360 at 500000 b/s)");
+	refused(false, short_plan, "the plan has 1 rendition(s), the worker's plan for this probe 2");
+	refused(false, rate_plan, "not the size or rate");
+	refused(false, foreign_rend, "\"720p\" is not in the plan");
+	refused(false, dup_rend, "reported twice");
+	refused(false, bad_file, "names file");
+	refused(false, bad_size, "out of bounds");
+	refused(false, early_done, "done without planned rendition \"360p\"");
+	refused(false, junk, "not a JSON object");
+	refused(false, not_obj, "not a JSON object");
+	refused(false, unknown_code, "error code \"AKIAFAKE\" is not one");
+	refused(false, after_done, "after the helper's last word");
+	refused(false, unknown_ev, "unknown event");
+	refused(false, progress_early, "progress before the plan");
+	refused(false, bad_probe, "picture size out of bounds");
+}
+
+void
+test_report(void)
+{
+	char	   *big;
+
+	accepted();
+	errors_and_text();
+	protocol_codes();
+	hostile();
 
 	/* a line over the limit, and everything after a violation */
 	big = malloc(REPORT_MAX_LINE + 2);
