@@ -76,9 +76,9 @@ upload_limit(void)
 	return most;
 }
 
-/* Copy settings and credentials for the HTTP threads (under their lock). */
+/* Copy settings and credentials for the HTTP threads (under their lock); readiness said yes. */
 static void
-publish_settings(aws_client *c)
+publish_settings(aws_client *c, void *arg)
 {
 	int64		max_bytes = upload_limit();	/* may log: not under the lock */
 
@@ -291,47 +291,51 @@ log_refusals(void)
 							 per_addr, header, slow, auth, overload, errors, deferred)));
 }
 
-void
-vtp_upload_main(Datum arg)
+/* First ready: publish the settings, then listen (ERROR if it cannot: the worker restarts). */
+static void
+upload_start(aws_client *c, void *arg)
 {
-	aws_client	c;
 	char		err[512];
 
-	vtp_worker_start("upload", "starting");
-	memset(&srv, 0, sizeof(srv));
-	memset(&c, 0, sizeof(c));
-	pthread_mutex_init(&srv.cfg_mu, NULL);
-	request_cxt = AllocSetContextCreate(TopMemoryContext, "vtp upload request", ALLOCSET_DEFAULT_SIZES);
-	if (upq_init(&srv.q) != 0)
-		ereport(ERROR, (errmsg("vtp upload: could not create an eventfd: %m")));
-	/* before any thread exists: libcurl's global set-up is not thread-safe */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-
-	while (!vtp_worker_ready("vtp upload", false, &c))
-		vtp_worker_wait(2000);
-	publish_settings(&c);
+	publish_settings(c, NULL);
 	if (!http_start(&srv, vtp_upload_listen, vtp_upload_idle_timeout_s, err, sizeof(err)))
 		ereport(ERROR, (errcode(ERRCODE_CONFIG_FILE_ERROR), errmsg("vtp upload: %s", err)));
 	before_shmem_exit(stop_http, (Datum) 0);
 	ereport(LOG, (errmsg("vtp upload: listening on %s", vtp_upload_listen)));
 	vtp_worker_activity("listening on %s", vtp_upload_listen);
 	vtp_slot_state("listening", NULL, 0);
+}
 
-	for (;;)
-	{
-		int			rc = WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-										   srv.q.wake_fd, 10000, PG_WAIT_EXTENSION);
+/* One round: answer what the HTTP threads queued, log what the limits refused. */
+static long
+upload_step(aws_client *c, void *arg)
+{
+	serve_queue();
+	log_refusals();
+	return 10000;				/* or until the queue's eventfd, the latch */
+}
 
-		ResetLatch(MyLatch);
-		if (ConfigReloadPending || (rc & WL_TIMEOUT))
-		{
-			vtp_worker_reload_if_asked(NULL);
-			/* settings and credentials may have changed */
-			if (vtp_worker_ready("vtp upload", false, &c))
-				publish_settings(&c);
-		}
-		vtp_worker_poll_signals();	/* SIGTERM: exits, stop_http runs first */
-		serve_queue();
-		log_refusals();
-	}
+void
+vtp_upload_main(Datum arg)
+{
+	vtp_worker_def def = {
+		.name = "vtp upload",
+		.need_events = false,
+		.ready_check = VTP_READY_ON_RELOAD,
+		.not_ready_ms = 2000,
+		.start = upload_start,
+		.on_ready = publish_settings,
+		.step = upload_step,
+	};
+
+	vtp_worker_start("upload", "starting");
+	memset(&srv, 0, sizeof(srv));
+	pthread_mutex_init(&srv.cfg_mu, NULL);
+	request_cxt = AllocSetContextCreate(TopMemoryContext, "vtp upload request", ALLOCSET_DEFAULT_SIZES);
+	if (upq_init(&srv.q) != 0)
+		ereport(ERROR, (errmsg("vtp upload: could not create an eventfd: %m")));
+	/* before any thread exists: libcurl's global set-up is not thread-safe */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	def.sock = srv.q.wake_fd;	/* an HTTP thread queued a request */
+	vtp_worker_loop(&def);		/* SIGTERM: exits, stop_http runs first */
 }
