@@ -10,14 +10,11 @@
  */
 #include "worker.h"
 
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "access/xact.h"
-#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timeout.h"
@@ -26,6 +23,7 @@
 
 #include <curl/curl.h>
 
+#include "catalog_upload.h"
 #include "http.h"
 
 /* an HTTP thread waits DB_TIMEOUT_MS (http.c) for its answer; a statement never takes longer than this */
@@ -99,24 +97,15 @@ publish_settings(aws_client *c, void *arg)
 	pthread_mutex_unlock(&srv.cfg_mu);
 }
 
+/* The answer to r, from the catalog (inside serve_one's transaction). */
 static void
 answer(upq_req *r)
 {
-	char	   *schema = catalog_schema_quoted();
-
 	switch (r->kind)
 	{
 		case UPQ_AUTH:
-			{
-				Oid			t[1] = {TEXTOID};
-				Datum		v[1] = {CStringGetTextDatum(r->token_sha256)};
-				char	   *sql = psprintf("SELECT 1 FROM %s.vtp_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL", schema);
-
-				if (SPI_execute_with_args(sql, 1, t, v, NULL, true, 1) != SPI_OK_SELECT)
-					elog(ERROR, "vtp upload: token lookup failed");
-				r->status = SPI_processed == 1 ? 200 : 401;
-				break;
-			}
+			r->status = catalog_token_live(r->token_sha256) ? 200 : 401;
+			break;
 		case UPQ_REGISTER:
 			{
 				char		id[VTP_UUID_SIZE];
@@ -141,27 +130,11 @@ answer(upq_req *r)
 			}
 		case UPQ_GET:
 			{
-				Oid			t[1] = {TEXTOID};
-				Datum		v[1] = {CStringGetTextDatum(r->id)};
-				char	   *sql = psprintf(
-										   "SELECT pg_catalog.json_build_object("
-										   "'id', v.id, 'bucket', v.bucket, 'key', v.key, 'status', v.status, "
-										   "'attempts', v.attempts, 'progress', v.progress, 'error_code', v.error_code, "
-										   "'error', v.error, 'output_bucket', v.output_bucket, 'output_key', v.output_key, "
-										   "'created_at', v.created_at, 'updated_at', v.updated_at, 'published_at', v.published_at, "
-										   "'renditions', COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_object("
-										   "'name', r.name, 'key', r.key, 'width', r.width, 'height', r.height, 'bytes', r.bytes, "
-										   "'bitrate', r.bitrate, 'duration', r.duration, 'url', u.url) ORDER BY r.height) "
-										   "FROM %s.vtp_renditions r LEFT JOIN %s.vtp_output_urls(v.id) u ON u.rendition = r.name "
-										   "WHERE r.video_id = v.id), '[]'::pg_catalog.json))::pg_catalog.text "
-										   "FROM %s.vtp_videos v WHERE v.id = $1::pg_catalog.uuid", schema, schema, schema);
+				char	   *json = catalog_video_json(r->id);
 
-				if (SPI_execute_with_args(sql, 1, t, v, NULL, true, 1) != SPI_OK_SELECT)
-					elog(ERROR, "vtp upload: video lookup failed");
-				if (SPI_processed == 1)
+				if (json != NULL)
 				{
-					char	   *json = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
+					/* the HTTP thread frees it: malloc, not palloc */
 					r->body = malloc(strlen(json) + 2);
 					if (r->body)
 						sprintf(r->body, "%s\n", json);
