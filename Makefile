@@ -26,7 +26,7 @@ JOB_SRC = src/job/helper.c src/job/transfer.c src/job/child.c src/job/linebuf.c 
 PG_SRC = src/pg/vtp.c src/pg/catalog.c src/pg/catalog_reconcile.c src/pg/catalog_upload.c src/pg/slots.c src/pg/sql_enqueue.c \
          src/pg/sql_ops.c src/pg/sql_urls.c src/pg/aws_glue.c
 BGW_SRC = bgworker/worker.c bgworker/ingest.c bgworker/transcode.c bgworker/reconcile.c bgworker/upload.c \
-          bgworker/http.c bgworker/http_limits.c bgworker/upload_queue.c
+          bgworker/http.c bgworker/http_server.c bgworker/http_respond.c bgworker/http_limits.c bgworker/upload_queue.c
 OBJS = $(patsubst %.c,%.o,$(CORE_SRC) $(AWS_SRC) $(JOB_SRC) $(PG_SRC) $(BGW_SRC))
 DATA = vtp--1.0.sql vtp--1.0--1.1.sql vtp--1.2.sql vtp--1.1--1.2.sql vtp--1.3.sql vtp--1.2--1.3.sql
 PGFILEDESC = "vtp - video transcoding pipeline"
@@ -127,7 +127,8 @@ FUZZ_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_report test/fuzz/fuzz_creds: test/fuzz/%: test/fuzz/%.c $(CLIENT_SRC) $(HDRS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) $(FUZZ_LIBS)
 
-test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http_limits.c bgworker/upload_queue.c $(CLIENT_SRC) $(HDRS)
+test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http_server.c bgworker/http_respond.c \
+                     bgworker/http_limits.c bgworker/upload_queue.c $(CLIENT_SRC) $(HDRS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) $(FUZZ_LIBS)
 
 fuzzers: $(FUZZERS)
