@@ -22,6 +22,7 @@
 
 #include "buf.h"
 #include "names.h"
+#include "vtp_assert.h"
 
 #define DB_TIMEOUT_MS 30000
 #define THROTTLE_DELAY_MS 500
@@ -163,10 +164,13 @@ start_upload(upload_server *srv, struct MHD_Connection *con, void **con_cls)
 	}
 	if (atomic_fetch_add(&srv->active, 1) >= max_conc)
 	{
-		atomic_fetch_sub(&srv->active, 1);
+		int			was = atomic_fetch_sub(&srv->active, 1);
+
+		VTP_ASSERT(was > 0);
+		(void) was;
 		u->answered = true;
 		return http_respond(con, 503, "{\"error\":\"too many uploads at once; try again shortly\"}\n",
-					   "Retry-After", "5");
+				    "Retry-After", "5");
 	}
 	u->counted = true;
 	vtp_uuid_v4(u->id);
@@ -346,7 +350,13 @@ http_on_completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MH
 	}
 	aws_client_cleanup(&u->c);
 	if (u->counted)
-		atomic_fetch_sub(&u->srv->active, 1);
+	{
+		int			was = atomic_fetch_sub(&u->srv->active, 1);
+
+		VTP_ASSERT(was > 0);	/* this upload held one of the slots */
+		(void) was;
+	}
+	VTP_ASSERT(!u->finished || u->answered);
 	free(u->key);
 	free(u);
 	*con_cls = NULL;

@@ -63,6 +63,7 @@ upload_limit(void)
 	int64		most = (int64) VTP_S3_MAX_PARTS * vtp_part_size_mb * 1024 * 1024;
 	static int64 warned_for = -1;
 
+	Assert(vtp_part_size_mb > 0);
 	if (want <= most)
 		return want;
 	if (warned_for != want)
@@ -161,6 +162,9 @@ serve_one(upq_req *r)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(request_cxt);
 
+	/* between requests no transaction is open; the thread zeroed the answer */
+	Assert(!IsTransactionState());
+	Assert(r->status == 0 && r->body == NULL);
 	PG_TRY();
 	{
 		catalog_begin();
