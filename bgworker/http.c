@@ -20,7 +20,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include "buf.h"
 #include "names.h"
 #include "vtp_assert.h"
 
