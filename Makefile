@@ -23,10 +23,10 @@ CORE_SRC = src/core/buf.c src/core/json.c src/core/names.c src/core/ladder.c src
 AWS_SRC = src/aws/aws.c src/aws/s3.c src/aws/s3list.c src/aws/sqs.c src/aws/sigv4.c src/aws/creds.c \
           src/aws/credchain.c src/aws/credcache.c src/aws/credhttp.c src/aws/credsts.c src/aws/credprocess.c
 JOB_SRC = src/job/helper.c src/job/transfer.c src/job/child.c src/job/linebuf.c src/job/sandbox_run.c
-PG_SRC = src/pg/vtp.c src/pg/catalog.c src/pg/catalog_reconcile.c src/pg/slots.c src/pg/sql_enqueue.c \
+PG_SRC = src/pg/vtp.c src/pg/catalog.c src/pg/catalog_reconcile.c src/pg/catalog_upload.c src/pg/slots.c src/pg/sql_enqueue.c \
          src/pg/sql_ops.c src/pg/sql_urls.c src/pg/aws_glue.c
 BGW_SRC = bgworker/worker.c bgworker/ingest.c bgworker/transcode.c bgworker/reconcile.c bgworker/upload.c \
-          bgworker/http.c bgworker/http_limits.c bgworker/upload_queue.c
+          bgworker/http.c bgworker/http_server.c bgworker/http_respond.c bgworker/http_limits.c bgworker/upload_queue.c
 OBJS = $(patsubst %.c,%.o,$(CORE_SRC) $(AWS_SRC) $(JOB_SRC) $(PG_SRC) $(BGW_SRC))
 DATA = vtp--1.0.sql vtp--1.0--1.1.sql vtp--1.2.sql vtp--1.1--1.2.sql vtp--1.3.sql vtp--1.2--1.3.sql
 PGFILEDESC = "vtp - video transcoding pipeline"
@@ -90,7 +90,8 @@ install-helper: vtp-transcode
 CLIENT_SRC = $(CORE_SRC) $(AWS_SRC)
 UNIT_SRC = test/unit/main.c test/unit/test_json.c test/unit/test_s3event.c test/unit/test_sigv4.c \
            test/unit/test_creds.c test/unit/test_ladder.c test/unit/test_aws_xml.c test/unit/test_names.c \
-           test/unit/test_bucket.c test/unit/test_report.c test/unit/test_backoff.c
+           test/unit/test_bucket.c test/unit/test_report.c test/unit/test_backoff.c \
+           test/unit/test_upload_queue.c bgworker/upload_queue.c
 HDRS = $(wildcard src/*/*.h bgworker/*.h transcoder/*.h test/unit/*.h)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) $(VTP_INC) $(VERSION_DEF) $(VTP_ASSERT)
@@ -129,7 +130,8 @@ FUZZ_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_report test/fuzz/fuzz_creds: test/fuzz/%: test/fuzz/%.c $(CLIENT_SRC) $(HDRS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) $(FUZZ_LIBS)
 
-test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http_limits.c bgworker/upload_queue.c $(CLIENT_SRC) $(HDRS)
+test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http_server.c bgworker/http_respond.c \
+                     bgworker/http_limits.c bgworker/upload_queue.c $(CLIENT_SRC) $(HDRS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) $(FUZZ_LIBS)
 
 fuzzers: $(FUZZERS)

@@ -1,5 +1,7 @@
 /*
- * http.c — the upload endpoint on libmicrohttpd, one thread per connection.
+ * http.c — the upload endpoint's request handlers, on libmicrohttpd's
+ * threads (one per connection; the server's lifecycle is http_server.c,
+ * its answers http_respond.c, its limits http_limits.c):
  *   POST /videos     the body (Content-Length or chunked) is streamed to the
  *                    temp bucket as it arrives, one part buffered at a time;
  *                    201 {"id","bucket","key","status"} once the row exists;
@@ -12,17 +14,14 @@
  */
 #include "http_int.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#include "buf.h"
 #include "names.h"
+#include "vtp_assert.h"
 
 #define DB_TIMEOUT_MS 30000
 #define THROTTLE_DELAY_MS 500
@@ -44,36 +43,6 @@ static int
 stop_check(void *arg)
 {
 	return atomic_load(&((upload_server *) arg)->stopping) ? 1 : 0;
-}
-
-static enum MHD_Result
-respond(struct MHD_Connection *con, unsigned status, const char *json, const char *extra_name,
-		const char *extra_value)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(json), (void *) json, MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result ret;
-
-	MHD_add_response_header(r, "Content-Type", "application/json");
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	if (extra_name)
-		MHD_add_response_header(r, extra_name, extra_value);
-	ret = MHD_queue_response(con, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static enum MHD_Result
-respond_error(struct MHD_Connection *con, unsigned status, const char *msg)
-{
-	vbuf		b = VBUF_INIT;
-	enum MHD_Result ret;
-
-	vbuf_puts(&b, "{\"error\":");
-	vbuf_json_string(&b, msg);
-	vbuf_puts(&b, "}\n");
-	ret = respond(con, status, b.data, status == 401 ? "WWW-Authenticate" : NULL, "Bearer realm=\"vtp\"");
-	vbuf_free(&b);
-	return ret;
 }
 
 /* The worker's main thread answers r (the connection waits on the server, not the client). */
@@ -119,23 +88,6 @@ check_token(upload_server *srv, struct MHD_Connection *con, int *retry_after)
 	if (r.status == 401)
 		http_auth_failed(srv, con);
 	return r.status == 200 ? 0 : r.status;
-}
-
-/* The answer to a request whose token check failed with st. */
-static enum MHD_Result
-refuse_token(struct MHD_Connection *con, unsigned st, int retry_after)
-{
-	char		secs[16];
-
-	if (st == 429)
-	{
-		snprintf(secs, sizeof(secs), "%d", retry_after);
-		return respond(con, 429, "{\"error\":\"too many failed tokens from this address; try again later\"}\n",
-					   "Retry-After", secs);
-	}
-	if (st == 401)
-		return respond_error(con, 401, "a valid bearer token is required");
-	return respond_error(con, st, st == 500 ? "internal error" : "the database did not answer");
 }
 
 /* The client's file name: ?filename=, else Content-Disposition's filename. */
@@ -202,19 +154,22 @@ start_upload(upload_server *srv, struct MHD_Connection *con, void **con_cls)
 	if ((st = check_token(srv, con, &retry)) != 0)
 	{
 		u->answered = true;
-		return refuse_token(con, st, retry);
+		return http_refuse_token(con, st, retry);
 	}
 	if (cl && strtoll(cl, NULL, 10) > max_bytes)
 	{
 		u->answered = true;
-		return respond_error(con, 413, "the upload is larger than vtp.upload_max_bytes");
+		return http_respond_error(con, 413, "the upload is larger than vtp.upload_max_bytes");
 	}
 	if (atomic_fetch_add(&srv->active, 1) >= max_conc)
 	{
-		atomic_fetch_sub(&srv->active, 1);
+		int			was = atomic_fetch_sub(&srv->active, 1);
+
+		VTP_ASSERT(was > 0);
+		(void) was;
 		u->answered = true;
-		return respond(con, 503, "{\"error\":\"too many uploads at once; try again shortly\"}\n",
-					   "Retry-After", "5");
+		return http_respond(con, 503, "{\"error\":\"too many uploads at once; try again shortly\"}\n",
+				    "Retry-After", "5");
 	}
 	u->counted = true;
 	vtp_uuid_v4(u->id);
@@ -227,42 +182,17 @@ start_upload(upload_server *srv, struct MHD_Connection *con, void **con_cls)
 	return MHD_YES;
 }
 
-/* 202: stored under its video's id, the row not (known to be) written yet. */
-static enum MHD_Result
-respond_accepted(struct MHD_Connection *con, upload *u)
-{
-	vbuf		b = VBUF_INIT;
-	char		loc[64];
-	enum MHD_Result ret;
-
-	vbuf_puts(&b, "{\"id\":");
-	vbuf_json_string(&b, u->id);
-	vbuf_puts(&b, ",\"bucket\":");
-	vbuf_json_string(&b, u->st.bucket);
-	vbuf_puts(&b, ",\"key\":");
-	vbuf_json_string(&b, u->key);
-	vbuf_printf(&b, ",\"bytes\":%lld,\"registered\":false,", (long long) u->received);
-	vbuf_puts(&b, "\"message\":\"stored; the database did not answer in time: the video is registered with this id "
-			  "from the object's S3 notification (GET /videos/{id} answers 404 until then); do not upload it again\"}\n");
-	snprintf(loc, sizeof(loc), "/videos/%s", u->id);
-	ret = respond(con, 202, b.data, "Location", loc);
-	vbuf_free(&b);
-	return ret;
-}
-
 static enum MHD_Result
 finish_upload(upload *u, struct MHD_Connection *con)
 {
 	aws_error	err;
 	upq_req		r;
-	vbuf		b = VBUF_INIT;
-	enum MHD_Result ret;
 	int			st;
 
 	u->answered = true;
 	http_conn_phase(con, HC_REPLY);
 	if (u->received == 0)
-		return respond_error(con, 400, "the request body is empty: send the video file as the body");
+		return http_respond_error(con, 400, "the request body is empty: send the video file as the body");
 	memset(&r, 0, sizeof(r));
 	http_conn_busy(con, true);
 	st = s3_stream_finish(&u->st, r.etag, sizeof(r.etag), &err);
@@ -286,12 +216,7 @@ finish_upload(upload *u, struct MHD_Connection *con)
 	}
 	http_conn_busy(con, false);
 	if (st != 0)
-	{
-		char		msg[600];
-
-		snprintf(msg, sizeof(msg), "could not store the upload: %s (%s)", err.message, err.code);
-		return respond_error(con, err.transient ? 503 : 502, msg);
-	}
+		return http_respond_store_failed(con, &err);
 	u->finished = true;
 	r.kind = UPQ_REGISTER;
 	memcpy(r.id, u->id, sizeof(r.id));
@@ -309,26 +234,11 @@ finish_upload(upload *u, struct MHD_Connection *con)
 	 * answer was lost, the id is the same one.)
 	 */
 	if (!ask_worker(u->srv, con, &r) || r.status == 500)
-		return respond_accepted(con, u);
+		return http_respond_accepted(con, u->id, u->st.bucket, u->key, u->received);
 	if (r.status != 201)
 		/* the object is stored: its S3 notification will register it */
-		return respond_error(con, 503, r.message[0] ? r.message : "stored, but the database did not answer");
-	vbuf_puts(&b, "{\"id\":");
-	vbuf_json_string(&b, r.id);
-	vbuf_puts(&b, ",\"bucket\":");
-	vbuf_json_string(&b, u->st.bucket);
-	vbuf_puts(&b, ",\"key\":");
-	vbuf_json_string(&b, u->key);
-	vbuf_puts(&b, ",\"status\":\"Pending\",\"bytes\":");
-	vbuf_printf(&b, "%lld}\n", (long long) u->received);
-	{
-		char		loc[64];
-
-		snprintf(loc, sizeof(loc), "/videos/%s", r.id);
-		ret = respond(con, 201, b.data, "Location", loc);
-	}
-	vbuf_free(&b);
-	return ret;
+		return http_respond_error(con, 503, r.message[0] ? r.message : "stored, but the database did not answer");
+	return http_respond_created(con, r.id, u->st.bucket, u->key, u->received);
 }
 
 static enum MHD_Result
@@ -340,29 +250,59 @@ get_video(upload_server *srv, struct MHD_Connection *con, const char *id)
 	enum MHD_Result ret;
 
 	if ((st = check_token(srv, con, &retry)) != 0)
-		return refuse_token(con, st, retry);
+		return http_refuse_token(con, st, retry);
 	if (!vtp_is_uuid(id))
-		return respond_error(con, 404, "no such video");
+		return http_respond_error(con, 404, "no such video");
 	memset(&r, 0, sizeof(r));
 	r.kind = UPQ_GET;
 	memcpy(r.id, id, VTP_UUID_SIZE);
 	if (!ask_worker(srv, con, &r))
-		return respond_error(con, 503, "the database did not answer");
+		return http_respond_error(con, 503, "the database did not answer");
 	if (r.status != 200 || r.body == NULL)
-		ret = respond_error(con, r.status ? (unsigned) r.status : 500, r.message[0] ? r.message : "no such video");
+		ret = http_respond_error(con, r.status ? (unsigned) r.status : 500, r.message[0] ? r.message : "no such video");
 	else
-		ret = respond(con, 200, r.body, NULL, NULL);
+		ret = http_respond(con, 200, r.body, NULL, NULL);
 	free(r.body);
 	return ret;
 }
 
+/* Body bytes of an upload, streamed to S3 one part at a time (413 past the limit). */
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *con, const char *url, const char *method,
-		   const char *version, const char *data, size_t *data_size, void **con_cls)
+receive_body(upload *u, struct MHD_Connection *con, const char *data, size_t *data_size)
+{
+	aws_error	err;
+	int64_t		limit;
+	int			st;
+
+	pthread_mutex_lock(&u->srv->cfg_mu);
+	limit = u->srv->max_bytes;
+	pthread_mutex_unlock(&u->srv->cfg_mu);
+	u->received += (int64_t) *data_size;
+	if (u->received > limit)
+	{
+		*data_size = 0;
+		u->answered = true;
+		return http_respond_error(con, 413, "the upload is larger than vtp.upload_max_bytes");
+	}
+	http_conn_busy(con, true);
+	st = s3_stream_write(&u->st, data, *data_size, &err);
+	http_conn_busy(con, false);
+	*data_size = 0;
+	if (st != 0)
+	{
+		u->answered = true;
+		return http_respond_store_failed(con, &err);
+	}
+	return MHD_YES;
+}
+
+/* libmicrohttpd's request handler: routes, then the body of an upload as it arrives. */
+enum MHD_Result
+http_on_request(void *cls, struct MHD_Connection *con, const char *url, const char *method,
+		const char *version, const char *data, size_t *data_size, void **con_cls)
 {
 	upload_server *srv = cls;
 	upload	   *u = *con_cls;
-	int			st;
 
 	if (u == NULL)
 	{
@@ -372,12 +312,12 @@ on_request(void *cls, struct MHD_Connection *con, const char *url, const char *m
 			return start_upload(srv, con, con_cls);
 		/* requests without a body: answer on the first call */
 		if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
-			return respond(con, 200, "{\"status\":\"ok\"}\n", NULL, NULL);
+			return http_respond(con, 200, "{\"status\":\"ok\"}\n", NULL, NULL);
 		if (strcmp(method, "GET") == 0 && strncmp(url, "/videos/", 8) == 0)
 			return get_video(srv, con, url + 8);
 		if (strcmp(url, "/videos") == 0 || strncmp(url, "/videos/", 8) == 0)
-			return respond_error(con, 405, "method not allowed");
-		return respond_error(con, 404, "not found");
+			return http_respond_error(con, 405, "method not allowed");
+		return http_respond_error(con, 404, "not found");
 	}
 	http_conn_received(con, *data_size);
 	if (u->answered)
@@ -386,41 +326,13 @@ on_request(void *cls, struct MHD_Connection *con, const char *url, const char *m
 		return MHD_YES;
 	}
 	if (*data_size > 0)
-	{
-		aws_error	err;
-		int64_t		limit;
-
-		pthread_mutex_lock(&srv->cfg_mu);
-		limit = srv->max_bytes;
-		pthread_mutex_unlock(&srv->cfg_mu);
-		u->received += (int64_t) *data_size;
-		if (u->received > limit)
-		{
-			*data_size = 0;
-			u->answered = true;
-			return respond_error(con, 413, "the upload is larger than vtp.upload_max_bytes");
-		}
-		http_conn_busy(con, true);
-		st = s3_stream_write(&u->st, data, *data_size, &err);
-		http_conn_busy(con, false);
-		if (st != 0)
-		{
-			char		msg[600];
-
-			*data_size = 0;
-			u->answered = true;
-			snprintf(msg, sizeof(msg), "could not store the upload: %s (%s)", err.message, err.code);
-			return respond_error(con, err.transient ? 503 : 502, msg);
-		}
-		*data_size = 0;
-		return MHD_YES;
-	}
+		return receive_body(u, con, data, data_size);
 	return finish_upload(u, con);
 }
 
 /* Every request ends here, answered or cut off: nothing half-made is left. */
-static void
-on_completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_RequestTerminationCode toe)
+void
+http_on_completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	upload	   *u = *con_cls;
 
@@ -437,152 +349,14 @@ on_completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_Req
 	}
 	aws_client_cleanup(&u->c);
 	if (u->counted)
-		atomic_fetch_sub(&u->srv->active, 1);
+	{
+		int			was = atomic_fetch_sub(&u->srv->active, 1);
+
+		VTP_ASSERT(was > 0);	/* this upload held one of the slots */
+		(void) was;
+	}
+	VTP_ASSERT(!u->finished || u->answered);
 	free(u->key);
 	free(u);
 	*con_cls = NULL;
-}
-
-static bool
-parse_listen(const char *listen, struct sockaddr_storage *ss, char *err, size_t errlen)
-{
-	char		host[256];
-	const char *colon = strrchr(listen, ':');
-	long		port;
-
-	memset(ss, 0, sizeof(*ss));
-	if (colon == NULL || (port = strtol(colon + 1, NULL, 10)) <= 0 || port > 65535)
-	{
-		snprintf(err, errlen, "vtp.upload_listen \"%s\" is not host:port", listen);
-		return false;
-	}
-	snprintf(host, sizeof(host), "%.*s", (int) (colon - listen), listen);
-	if (host[0] == '[')
-	{
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) ss;
-		size_t		n = strlen(host);
-
-		if (n < 2 || host[n - 1] != ']')
-			goto bad;
-		host[n - 1] = '\0';
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t) port);
-		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
-			goto bad;
-		return true;
-	}
-	else
-	{
-		struct sockaddr_in *s4 = (struct sockaddr_in *) ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t) port);
-		if (strcmp(host, "*") == 0 || host[0] == '\0')
-			s4->sin_addr.s_addr = htonl(INADDR_ANY);
-		else if (strcmp(host, "localhost") == 0)
-			s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		else if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			goto bad;
-		return true;
-	}
-bad:
-	snprintf(err, errlen, "vtp.upload_listen \"%s\": not an IP address", listen);
-	return false;
-}
-
-static bool
-start_daemon(upload_server *srv, const struct sockaddr_storage *ss, int idle_timeout_s, char *err, size_t errlen)
-{
-	sigset_t	all,
-				old;
-	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-
-	if (ss == NULL)
-		flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
-	else if (ss->ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	/* the HTTP threads and the reaper must never take the worker's signals */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	if (!http_limits_start(srv))
-	{
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		snprintf(err, errlen, "could not start the HTTP server's reaper thread");
-		return false;
-	}
-	if (ss)
-		srv->daemon = MHD_start_daemon(flags, 0, http_accept_policy, srv, on_request, srv,
-									   MHD_OPTION_EXTERNAL_LOGGER, http_log, srv,
-									   MHD_OPTION_SOCK_ADDR, (struct sockaddr *) ss,
-									   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) idle_timeout_s,
-									   MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-									   MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, srv,
-									   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
-									   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 1024,
-									   MHD_OPTION_END);
-	else
-		srv->daemon = MHD_start_daemon(flags, 0, http_accept_policy, srv, on_request, srv,
-									   MHD_OPTION_EXTERNAL_LOGGER, http_log, srv,
-									   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) idle_timeout_s,
-									   MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-									   MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, srv,
-									   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
-									   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 1024,
-									   MHD_OPTION_END);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (srv->daemon == NULL)
-	{
-		http_limits_stop(srv);
-		snprintf(err, errlen, "could not start the HTTP server");
-		return false;
-	}
-	return true;
-}
-
-bool
-http_start(upload_server *srv, const char *listen, int idle_timeout_s, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-
-	if (!parse_listen(listen, &ss, err, errlen))
-		return false;
-	if (!start_daemon(srv, &ss, idle_timeout_s, err, errlen))
-	{
-		snprintf(err, errlen, "could not listen on %s (in use, or not an address of this host)", listen);
-		return false;
-	}
-	return true;
-}
-
-bool
-http_start_unbound(upload_server *srv, int idle_timeout_s, char *err, size_t errlen)
-{
-	return start_daemon(srv, NULL, idle_timeout_s, err, errlen);
-}
-
-bool
-http_add_connection(upload_server *srv, int fd)
-{
-	struct sockaddr_in peer;
-
-	memset(&peer, 0, sizeof(peer));
-	peer.sin_family = AF_INET;
-	peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return MHD_add_connection(srv->daemon, fd, (struct sockaddr *) &peer, sizeof(peer)) == MHD_YES;
-}
-
-/*
- * Never blocks on a client or the database: the queue closes first (every
- * thread waiting in upq_call returns), transfers see 'stopping' within a
- * second, and libmicrohttpd shuts every socket down before it joins threads.
- */
-void
-http_stop(upload_server *srv)
-{
-	atomic_store(&srv->stopping, true);
-	upq_close(&srv->q);
-	http_limits_stop(srv);
-	if (srv->daemon)
-		MHD_stop_daemon(srv->daemon);
-	srv->daemon = NULL;
 }

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "vtp_assert.h"
+
 #define REAP_INTERVAL_MS 250
 #define LOG_LINES_PER_MINUTE 20
 
@@ -136,6 +138,8 @@ http_notify_connection(void *cls, struct MHD_Connection *con, void **socket_cont
 	{
 		/* called before libmicrohttpd closes the socket: the reaper never sees a reused fd */
 		pthread_mutex_lock(&srv->conns_mu);
+		VTP_ASSERT(c->prev ? c->prev->next == c : srv->conns == c);
+		VTP_ASSERT(c->next == NULL || c->next->prev == c);
 		if (c->prev)
 			c->prev->next = c->next;
 		else
@@ -190,6 +194,7 @@ http_conn_busy(struct MHD_Connection *con, bool busy)
 
 	if (c == NULL)
 		return;
+	VTP_ASSERT(busy || c->busy > 0);	/* busy(false) only after busy(true) */
 	/* time spent busy does not count against the client's rate */
 	if (busy && c->busy++ == 0)
 		c->busy_since = http_now();

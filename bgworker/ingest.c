@@ -183,76 +183,80 @@ while_polling(void *arg)
 	outbox_ok = flush_outbox(&sender);
 }
 
+/* Send what the outbox holds; say once when SQS stops taking tasks. */
+static void
+send_tasks(void)
+{
+	vtp_worker_activity("sending tasks");
+	vtp_slot_state("sending tasks", NULL, 0);
+	if (!flush_outbox(&sender))
+	{
+		if (outbox_ok)
+			ereport(LOG, (errmsg("vtp ingest: tasks will be sent when SQS answers again")));
+		outbox_ok = false;
+	}
+	else
+		outbox_ok = true;
+}
+
+/*
+ * One round of the loop: send the outbox, long-poll the events queue (the
+ * outbox is served between polls), register what came, each message deleted
+ * after its commit. Returns the wait before the next round.
+ */
+static long
+ingest_step(aws_client *c, void *arg)
+{
+	sqs_message *msgs = NULL;
+	int			n = 0,
+				i;
+	aws_error	err;
+	char		err_text[512];
+
+	aws_client_cleanup(&sender);
+	if (!vtp_aws_try_setup(&sender, err_text, sizeof(err_text)))
+		return 0;				/* vtp_worker_ready just loaded them: a race with a file change */
+	send_tasks();
+
+	vtp_worker_activity("waiting for S3 events");
+	vtp_slot_state("waiting for S3 events", NULL, 0);
+	c->between = while_polling;
+	if (sqs_receive(c, vtp_events_queue_url, 10, outbox_ok ? EVENTS_WAIT_SECONDS : 2,
+					EVENTS_VISIBILITY, &msgs, &n, &err) != 0)
+	{
+		c->between = NULL;
+		if (err.aborted)
+			return 0;
+		vtp_aws_ereport(WARNING, &err, "receive S3 events");
+		return 5000;
+	}
+	c->between = NULL;
+	for (i = 0; i < n; i++)
+	{
+		vtp_worker_activity("ingesting %s", msgs[i].message_id);
+		if (handle_event(&msgs[i]))
+		{
+			flush_outbox(&sender);
+			if (sqs_delete(c, vtp_events_queue_url, msgs[i].receipt_handle, &err) != 0 && !err.aborted)
+				vtp_aws_ereport(WARNING, &err, "delete an S3 event message");
+		}
+	}
+	sqs_messages_free(msgs, n);
+	return outbox_ok ? 0 : 5000;
+}
+
 void
 vtp_ingest_main(Datum arg)
 {
-	MemoryContext loop_cxt;
-	aws_client	c;
-	char		err_text[512];
+	static const vtp_worker_def def = {
+		.name = "vtp ingest",
+		.need_events = true,
+		.ready_check = VTP_READY_EVERY_ROUND,
+		.not_ready_ms = 2000,
+		.sock = PGINVALID_SOCKET,
+		.step = ingest_step,
+	};
 
 	vtp_worker_start("ingest", "starting");
-
-	loop_cxt = AllocSetContextCreate(TopMemoryContext, "vtp ingest loop", ALLOCSET_DEFAULT_SIZES);
-	memset(&c, 0, sizeof(c));
-	for (;;)
-	{
-		sqs_message *msgs = NULL;
-		int			n = 0,
-					i;
-		aws_error	err;
-
-		MemoryContextSwitchTo(loop_cxt);
-		MemoryContextReset(loop_cxt);
-		ResetLatch(MyLatch);
-		vtp_worker_poll_signals();
-		if (!vtp_worker_ready("vtp ingest", true, &c))
-		{
-			vtp_worker_wait(2000);
-			continue;
-		}
-
-		aws_client_cleanup(&sender);
-		if (!vtp_aws_try_setup(&sender, err_text, sizeof(err_text)))
-			continue;			/* vtp_worker_ready just loaded them: a race with a file change */
-
-		vtp_worker_activity("sending tasks");
-		vtp_slot_state("sending tasks", NULL, 0);
-		if (!flush_outbox(&sender))
-		{
-			if (outbox_ok)
-				ereport(LOG, (errmsg("vtp ingest: tasks will be sent when SQS answers again")));
-			outbox_ok = false;
-		}
-		else
-			outbox_ok = true;
-
-		vtp_worker_activity("waiting for S3 events");
-		vtp_slot_state("waiting for S3 events", NULL, 0);
-		c.between = while_polling;
-		if (sqs_receive(&c, vtp_events_queue_url, 10, outbox_ok ? EVENTS_WAIT_SECONDS : 2,
-						EVENTS_VISIBILITY, &msgs, &n, &err) != 0)
-		{
-			c.between = NULL;
-			if (!err.aborted)
-			{
-				vtp_aws_ereport(WARNING, &err, "receive S3 events");
-				vtp_worker_wait(5000);
-			}
-			continue;
-		}
-		c.between = NULL;
-		for (i = 0; i < n; i++)
-		{
-			vtp_worker_activity("ingesting %s", msgs[i].message_id);
-			if (handle_event(&msgs[i]))
-			{
-				flush_outbox(&sender);
-				if (sqs_delete(&c, vtp_events_queue_url, msgs[i].receipt_handle, &err) != 0 && !err.aborted)
-					vtp_aws_ereport(WARNING, &err, "delete an S3 event message");
-			}
-		}
-		sqs_messages_free(msgs, n);
-		if (!outbox_ok)
-			vtp_worker_wait(5000);
-	}
+	vtp_worker_loop(&def);
 }

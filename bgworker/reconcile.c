@@ -354,44 +354,43 @@ full_pass(aws_client *c)
 	clean_scratch();
 }
 
+/* One round: the trash, the full pass when it is due. Returns the wait until the next pass. */
+static long
+reconcile_step(aws_client *c, void *arg)
+{
+	static time_t last_pass = 0;
+	long		wait_ms;
+
+	vtp_aws_set_abort_mode(VTP_ABORT_ON_INTERRUPT);
+	/* the trash first: what vtp_delete removed must not look like a lost upload */
+	vtp_worker_activity("emptying the trash");
+	vtp_slot_state("emptying the trash", NULL, 0);
+	empty_trash(c);
+	if (time(NULL) - last_pass >= vtp_reconcile_interval_s)
+	{
+		full_pass(c);
+		last_pass = time(NULL);
+		empty_trash(c);
+	}
+
+	vtp_worker_activity("waiting");
+	vtp_slot_state("idle", NULL, 0);
+	wait_ms = (vtp_reconcile_interval_s - (long) (time(NULL) - last_pass)) * 1000L;
+	return wait_ms < 1000 ? 1000 : wait_ms;
+}
+
 void
 vtp_reconcile_main(Datum arg)
 {
-	MemoryContext loop_cxt;
-	aws_client	c;
-	time_t		last_pass = 0;
+	static const vtp_worker_def def = {
+		.name = "vtp reconcile",
+		.need_events = false,
+		.ready_check = VTP_READY_EVERY_ROUND,
+		.not_ready_ms = 2000,
+		.sock = PGINVALID_SOCKET,
+		.step = reconcile_step,
+	};
 
 	vtp_worker_start("reconcile", "starting");
-	loop_cxt = AllocSetContextCreate(TopMemoryContext, "vtp reconcile loop", ALLOCSET_DEFAULT_SIZES);
-	memset(&c, 0, sizeof(c));
-	for (;;)
-	{
-		long		wait_ms;
-
-		MemoryContextSwitchTo(loop_cxt);
-		MemoryContextReset(loop_cxt);
-		ResetLatch(MyLatch);
-		vtp_worker_poll_signals();
-		if (!vtp_worker_ready("vtp reconcile", false, &c))
-		{
-			vtp_worker_wait(2000);
-			continue;
-		}
-		vtp_aws_set_abort_mode(VTP_ABORT_ON_INTERRUPT);
-		/* the trash first: what vtp_delete removed must not look like a lost upload */
-		vtp_worker_activity("emptying the trash");
-		vtp_slot_state("emptying the trash", NULL, 0);
-		empty_trash(&c);
-		if (time(NULL) - last_pass >= vtp_reconcile_interval_s)
-		{
-			full_pass(&c);
-			last_pass = time(NULL);
-			empty_trash(&c);
-		}
-
-		vtp_worker_activity("waiting");
-		vtp_slot_state("idle", NULL, 0);
-		wait_ms = (vtp_reconcile_interval_s - (long) (time(NULL) - last_pass)) * 1000L;
-		vtp_worker_wait(wait_ms < 1000 ? 1000 : wait_ms);
-	}
+	vtp_worker_loop(&def);
 }

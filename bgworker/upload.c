@@ -10,14 +10,11 @@
  */
 #include "worker.h"
 
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "access/xact.h"
-#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timeout.h"
@@ -26,6 +23,7 @@
 
 #include <curl/curl.h>
 
+#include "catalog_upload.h"
 #include "http.h"
 
 /* an HTTP thread waits DB_TIMEOUT_MS (http.c) for its answer; a statement never takes longer than this */
@@ -65,6 +63,7 @@ upload_limit(void)
 	int64		most = (int64) VTP_S3_MAX_PARTS * vtp_part_size_mb * 1024 * 1024;
 	static int64 warned_for = -1;
 
+	Assert(vtp_part_size_mb > 0);
 	if (want <= most)
 		return want;
 	if (warned_for != want)
@@ -76,9 +75,9 @@ upload_limit(void)
 	return most;
 }
 
-/* Copy settings and credentials for the HTTP threads (under their lock). */
+/* Copy settings and credentials for the HTTP threads (under their lock); readiness said yes. */
 static void
-publish_settings(aws_client *c)
+publish_settings(aws_client *c, void *arg)
 {
 	int64		max_bytes = upload_limit();	/* may log: not under the lock */
 
@@ -99,24 +98,15 @@ publish_settings(aws_client *c)
 	pthread_mutex_unlock(&srv.cfg_mu);
 }
 
+/* The answer to r, from the catalog (inside serve_one's transaction). */
 static void
 answer(upq_req *r)
 {
-	char	   *schema = catalog_schema_quoted();
-
 	switch (r->kind)
 	{
 		case UPQ_AUTH:
-			{
-				Oid			t[1] = {TEXTOID};
-				Datum		v[1] = {CStringGetTextDatum(r->token_sha256)};
-				char	   *sql = psprintf("SELECT 1 FROM %s.vtp_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL", schema);
-
-				if (SPI_execute_with_args(sql, 1, t, v, NULL, true, 1) != SPI_OK_SELECT)
-					elog(ERROR, "vtp upload: token lookup failed");
-				r->status = SPI_processed == 1 ? 200 : 401;
-				break;
-			}
+			r->status = catalog_token_live(r->token_sha256) ? 200 : 401;
+			break;
 		case UPQ_REGISTER:
 			{
 				char		id[VTP_UUID_SIZE];
@@ -141,27 +131,11 @@ answer(upq_req *r)
 			}
 		case UPQ_GET:
 			{
-				Oid			t[1] = {TEXTOID};
-				Datum		v[1] = {CStringGetTextDatum(r->id)};
-				char	   *sql = psprintf(
-										   "SELECT pg_catalog.json_build_object("
-										   "'id', v.id, 'bucket', v.bucket, 'key', v.key, 'status', v.status, "
-										   "'attempts', v.attempts, 'progress', v.progress, 'error_code', v.error_code, "
-										   "'error', v.error, 'output_bucket', v.output_bucket, 'output_key', v.output_key, "
-										   "'created_at', v.created_at, 'updated_at', v.updated_at, 'published_at', v.published_at, "
-										   "'renditions', COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_object("
-										   "'name', r.name, 'key', r.key, 'width', r.width, 'height', r.height, 'bytes', r.bytes, "
-										   "'bitrate', r.bitrate, 'duration', r.duration, 'url', u.url) ORDER BY r.height) "
-										   "FROM %s.vtp_renditions r LEFT JOIN %s.vtp_output_urls(v.id) u ON u.rendition = r.name "
-										   "WHERE r.video_id = v.id), '[]'::pg_catalog.json))::pg_catalog.text "
-										   "FROM %s.vtp_videos v WHERE v.id = $1::pg_catalog.uuid", schema, schema, schema);
+				char	   *json = catalog_video_json(r->id);
 
-				if (SPI_execute_with_args(sql, 1, t, v, NULL, true, 1) != SPI_OK_SELECT)
-					elog(ERROR, "vtp upload: video lookup failed");
-				if (SPI_processed == 1)
+				if (json != NULL)
 				{
-					char	   *json = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
+					/* the HTTP thread frees it: malloc, not palloc */
 					r->body = malloc(strlen(json) + 2);
 					if (r->body)
 						sprintf(r->body, "%s\n", json);
@@ -188,6 +162,9 @@ serve_one(upq_req *r)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(request_cxt);
 
+	/* between requests no transaction is open; the thread zeroed the answer */
+	Assert(!IsTransactionState());
+	Assert(r->status == 0 && r->body == NULL);
 	PG_TRY();
 	{
 		catalog_begin();
@@ -291,47 +268,51 @@ log_refusals(void)
 							 per_addr, header, slow, auth, overload, errors, deferred)));
 }
 
-void
-vtp_upload_main(Datum arg)
+/* First ready: publish the settings, then listen (ERROR if it cannot: the worker restarts). */
+static void
+upload_start(aws_client *c, void *arg)
 {
-	aws_client	c;
 	char		err[512];
 
-	vtp_worker_start("upload", "starting");
-	memset(&srv, 0, sizeof(srv));
-	memset(&c, 0, sizeof(c));
-	pthread_mutex_init(&srv.cfg_mu, NULL);
-	request_cxt = AllocSetContextCreate(TopMemoryContext, "vtp upload request", ALLOCSET_DEFAULT_SIZES);
-	if (upq_init(&srv.q) != 0)
-		ereport(ERROR, (errmsg("vtp upload: could not create an eventfd: %m")));
-	/* before any thread exists: libcurl's global set-up is not thread-safe */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-
-	while (!vtp_worker_ready("vtp upload", false, &c))
-		vtp_worker_wait(2000);
-	publish_settings(&c);
+	publish_settings(c, NULL);
 	if (!http_start(&srv, vtp_upload_listen, vtp_upload_idle_timeout_s, err, sizeof(err)))
 		ereport(ERROR, (errcode(ERRCODE_CONFIG_FILE_ERROR), errmsg("vtp upload: %s", err)));
 	before_shmem_exit(stop_http, (Datum) 0);
 	ereport(LOG, (errmsg("vtp upload: listening on %s", vtp_upload_listen)));
 	vtp_worker_activity("listening on %s", vtp_upload_listen);
 	vtp_slot_state("listening", NULL, 0);
+}
 
-	for (;;)
-	{
-		int			rc = WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-										   srv.q.wake_fd, 10000, PG_WAIT_EXTENSION);
+/* One round: answer what the HTTP threads queued, log what the limits refused. */
+static long
+upload_step(aws_client *c, void *arg)
+{
+	serve_queue();
+	log_refusals();
+	return 10000;				/* or until the queue's eventfd, the latch */
+}
 
-		ResetLatch(MyLatch);
-		if (ConfigReloadPending || (rc & WL_TIMEOUT))
-		{
-			vtp_worker_reload_if_asked(NULL);
-			/* settings and credentials may have changed */
-			if (vtp_worker_ready("vtp upload", false, &c))
-				publish_settings(&c);
-		}
-		vtp_worker_poll_signals();	/* SIGTERM: exits, stop_http runs first */
-		serve_queue();
-		log_refusals();
-	}
+void
+vtp_upload_main(Datum arg)
+{
+	vtp_worker_def def = {
+		.name = "vtp upload",
+		.need_events = false,
+		.ready_check = VTP_READY_ON_RELOAD,
+		.not_ready_ms = 2000,
+		.start = upload_start,
+		.on_ready = publish_settings,
+		.step = upload_step,
+	};
+
+	vtp_worker_start("upload", "starting");
+	memset(&srv, 0, sizeof(srv));
+	pthread_mutex_init(&srv.cfg_mu, NULL);
+	request_cxt = AllocSetContextCreate(TopMemoryContext, "vtp upload request", ALLOCSET_DEFAULT_SIZES);
+	if (upq_init(&srv.q) != 0)
+		ereport(ERROR, (errmsg("vtp upload: could not create an eventfd: %m")));
+	/* before any thread exists: libcurl's global set-up is not thread-safe */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	def.sock = srv.q.wake_fd;	/* an HTTP thread queued a request */
+	vtp_worker_loop(&def);		/* SIGTERM: exits, stop_http runs first */
 }

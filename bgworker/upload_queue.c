@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vtp_assert.h"
+
 int
 upq_init(upq *q)
 {
@@ -38,6 +40,7 @@ upq_call(upq *q, upq_req *r, int timeout_ms)
 	uint64_t	one = 1;
 	bool		ok;
 
+	VTP_ASSERT(timeout_ms > 0);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += timeout_ms / 1000;
 	until.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
@@ -54,6 +57,7 @@ upq_call(upq *q, upq_req *r, int timeout_ms)
 		pthread_mutex_unlock(&q->mu);
 		return false;
 	}
+	VTP_ASSERT((q->head == NULL) == (q->tail == NULL));
 	if (q->tail)
 		q->tail->next = r;
 	else
@@ -112,6 +116,7 @@ upq_take(upq *q)
 		/* EAGAIN: nothing signalled; take whatever is queued anyway */
 	}
 	pthread_mutex_lock(&q->mu);
+	VTP_ASSERT((q->head == NULL) == (q->tail == NULL));
 	list = q->head;
 	q->head = q->tail = NULL;
 	pthread_mutex_unlock(&q->mu);
@@ -122,6 +127,7 @@ void
 upq_answer(upq *q, upq_req *r)
 {
 	pthread_mutex_lock(&q->mu);
+	VTP_ASSERT(!r->done);		/* taken once, answered once */
 	r->done = true;
 	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);

@@ -48,7 +48,10 @@ typedef struct upq
 	bool		closing;
 } upq;
 
+/* An empty queue and its eventfd; -1 (errno set) if the eventfd cannot be made. */
 extern int	upq_init(upq *q);
+
+/* Free the queue, once no thread can call it any more (after http_stop). */
 extern void upq_destroy(upq *q);
 
 /*
@@ -58,8 +61,10 @@ extern void upq_destroy(upq *q);
  */
 extern bool upq_call(upq *q, upq_req *r, int timeout_ms);
 
-/* Main thread: take every queued request (a list), then answer each. */
+/* Main thread: take every queued request (a list linked by next; NULL if none). */
 extern upq_req *upq_take(upq *q);
+
+/* Main thread: r's answer is written; wake the thread waiting for it (r may be gone after). */
 extern void upq_answer(upq *q, upq_req *r);
 
 /*

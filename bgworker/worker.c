@@ -2,7 +2,9 @@
  * worker.c — background worker plumbing: signal handlers installed before
  * unblocking, a database connection with a pinned search_path, waits on the
  * latch that exit on postmaster death, config reload on SIGHUP and exit on
- * SIGTERM (exit code 1: restarted if it was not a shutdown).
+ * SIGTERM (exit code 1: restarted if it was not a shutdown), and the one
+ * loop skeleton every worker runs with its own step (vtp_worker_loop), as
+ * PostgreSQL's workers keep theirs in one place.
  */
 #include "worker.h"
 
@@ -17,6 +19,7 @@
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/wait_event.h"
 
 void
@@ -120,4 +123,67 @@ vtp_worker_ready(const char *role, bool need_events, aws_client *c)
 	vtp_worker_activity("waiting: %s", why);
 	vtp_slot_state("waiting", NULL, 0);
 	return false;
+}
+
+/* Wait up to ms on the latch (and def's socket, if it has one): the WL_* bits that ended it. */
+static int
+loop_wait(const vtp_worker_def *def, long ms)
+{
+	int			events = WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH;
+
+	if (def->sock == PGINVALID_SOCKET)
+		return WaitLatch(MyLatch, events, ms, PG_WAIT_EXTENSION);
+	return WaitLatchOrSocket(MyLatch, events | WL_SOCKET_READABLE, def->sock, ms, PG_WAIT_EXTENSION);
+}
+
+/*
+ * The loop of every vtp worker (see vtp_worker_def). A wake-up that comes
+ * while the step works is not lost: the latch stays set and the wait after
+ * the step returns at once. An ERROR out of a step ends the worker (exit 1,
+ * restarted); a step catches what one unit of work may fail with itself.
+ */
+void
+vtp_worker_loop(const vtp_worker_def *def)
+{
+	MemoryContext loop_cxt;
+	aws_client	c;
+	int			woke = 0;		/* the WL_* bits of the last wait; 0: none */
+
+	Assert(def->step != NULL);
+	Assert(def->not_ready_ms > 0);
+	memset(&c, 0, sizeof(c));
+	if (def->start != NULL || def->ready_check == VTP_READY_ON_RELOAD)
+	{
+		while (!vtp_worker_ready(def->name, def->need_events, &c))
+			vtp_worker_wait(def->not_ready_ms);
+		if (def->start != NULL)
+			def->start(&c, def->arg);
+	}
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "vtp worker loop", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSetIdentifier(loop_cxt, def->name);
+	for (;;)
+	{
+		long		ms;
+
+		MemoryContextSwitchTo(loop_cxt);
+		MemoryContextReset(loop_cxt);
+		ResetLatch(MyLatch);
+		if (def->ready_check == VTP_READY_ON_RELOAD && (ConfigReloadPending || (woke & WL_TIMEOUT)))
+		{
+			vtp_worker_reload_if_asked(NULL);
+			/* settings and credentials may have changed */
+			if (vtp_worker_ready(def->name, def->need_events, &c) && def->on_ready != NULL)
+				def->on_ready(&c, def->arg);
+		}
+		vtp_worker_poll_signals();	/* SIGTERM: exits here */
+		if (def->ready_check == VTP_READY_EVERY_ROUND &&
+			!vtp_worker_ready(def->name, def->need_events, &c))
+		{
+			woke = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 def->not_ready_ms, PG_WAIT_EXTENSION);
+			continue;
+		}
+		ms = def->step(&c, def->arg);
+		woke = ms > 0 ? loop_wait(def, ms) : 0;
+	}
 }

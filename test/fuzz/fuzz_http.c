@@ -1,6 +1,6 @@
 /*
  * fuzz_http.c — libFuzzer target: the upload server's request handling
- * (bgworker/http.c on libmicrohttpd, exactly as the worker runs it) on
+ * (bgworker/http*.c on libmicrohttpd, exactly as the worker runs it) on
  * arbitrary bytes from a client. Each input is written to a connected
  * socket handed to the server; the answer is read back and must be an HTTP
  * response or a closed connection. A thread stands in for the worker's main

@@ -21,6 +21,7 @@ main(void)
 	test_bucket();
 	test_report();
 	test_backoff();
+	test_upload_queue();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed ? 1 : 0;
 }

@@ -34,5 +34,6 @@ extern void test_names(void);
 extern void test_bucket(void);
 extern void test_report(void);
 extern void test_backoff(void);
+extern void test_upload_queue(void);
 
 #endif
