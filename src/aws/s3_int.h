@@ -1,5 +1,6 @@
 /*
- * s3_int.h — S3 request helpers shared by s3.c and s3list.c (no PostgreSQL).
+ * s3_int.h — the S3 request machinery (s3_request.c) that s3.c and s3list.c
+ * share (no PostgreSQL).
  */
 #ifndef VTP_S3_INT_H
 #define VTP_S3_INT_H
@@ -8,6 +9,19 @@
 
 #define S3_MIN_PART (5 * 1024 * 1024)
 #define S3_MAX_PARTS 10000
+
+/* Where an S3 request goes: base URL, Host header, encoded path. */
+typedef struct s3_loc
+{
+	vbuf		base;
+	vbuf		host;
+	vbuf		path;
+} s3_loc;
+
+/* Build l for bucket/key; false, with err set, for a bucket refused by name. */
+extern bool s3_locate(aws_client *c, const char *bucket, const char *key, s3_loc *l, aws_error *err);
+/* Free what s3_locate built. */
+extern void s3_loc_free(s3_loc *l);
 
 /* One signed S3 request on bucket/key (key "" for the bucket itself). */
 extern int	s3_call(aws_client *c, const char *method, const char *bucket, const char *key, const char *query,

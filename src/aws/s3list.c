@@ -1,8 +1,9 @@
 /*
  * s3list.c — S3 listings, one page at a time: the objects under a prefix
  * (ListObjectsV2) and the multipart uploads in progress
- * (ListMultipartUploads), and AbortMultipartUpload (no PostgreSQL). Used by
- * the reconciler to find objects no row knows and uploads left unfinished.
+ * (ListMultipartUploads) (no PostgreSQL). Used by the reconciler to find
+ * objects no row knows and uploads left unfinished (s3_abort_upload, in
+ * s3.c, ends those).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE				/* timegm */
@@ -198,20 +199,5 @@ s3_list_uploads(aws_client *c, const char *bucket, const char *token, s3_page *p
 		}
 	}
 	aws_response_free(&resp);
-	return rc;
-}
-
-int
-s3_abort_upload(aws_client *c, const char *bucket, const char *key, const char *upload_id, aws_error *err)
-{
-	vbuf		q = VBUF_INIT;
-	int			rc;
-
-	vbuf_puts(&q, "uploadId=");
-	sigv4_uri_encode(&q, upload_id, true);
-	rc = s3_cleanup_call(c, "DELETE", bucket, key, q.data, err);
-	vbuf_free(&q);
-	if (rc != 0 && err->http_status == 404)
-		rc = 0;					/* NoSuchUpload: already gone */
 	return rc;
 }
