@@ -50,7 +50,7 @@ s3_get_to_file(aws_client *c, const char *bucket, const char *key, const char *p
 		err->transient = true;
 		return -1;
 	}
-	rc = s3_call_if(c, "GET", bucket, key, NULL, NULL, 0, NULL, fd, max_bytes, if_match, &resp, err);
+	rc = s3_call_if_match(c, "GET", bucket, key, NULL, NULL, 0, NULL, fd, max_bytes, if_match, &resp, err);
 	if (rc == 0 && resp.content_length >= 0 && resp.written != resp.content_length)
 	{
 		vtp_strlcpy(err->code, "ShortRead", sizeof(err->code));

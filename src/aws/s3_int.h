@@ -27,9 +27,11 @@ extern void s3_loc_free(s3_loc *l);
 extern int	s3_call(aws_client *c, const char *method, const char *bucket, const char *key, const char *query,
 					const void *body, size_t body_len, const char *content_type, int out_fd, int64_t max_out,
 					aws_response *resp, aws_error *err);
-extern int	s3_call_if(aws_client *c, const char *method, const char *bucket, const char *key,
-					   const char *query, const void *body, size_t body_len, const char *content_type,
-					   int out_fd, int64_t max_out, const char *if_match, aws_response *resp, aws_error *err);
+/* The same, sent with If-Match: only that ETag's version (else PreconditionFailed, 412). */
+extern int	s3_call_if_match(aws_client *c, const char *method, const char *bucket, const char *key,
+							 const char *query, const void *body, size_t body_len, const char *content_type,
+							 int out_fd, int64_t max_out, const char *if_match, aws_response *resp,
+							 aws_error *err);
 
 /* A short body-less call that a shutdown or cancel does not cut short (aborts, deletes). */
 extern int	s3_cleanup_call(aws_client *c, const char *method, const char *bucket, const char *key,

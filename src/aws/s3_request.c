@@ -79,10 +79,11 @@ s3_loc_free(s3_loc *l)
 	vbuf_free(&l->path);
 }
 
+/* With if_match (an ETag, "" or NULL for none): only that version of the object. */
 int
-s3_call_if(aws_client *c, const char *method, const char *bucket, const char *key, const char *query,
-		   const void *body, size_t body_len, const char *content_type, int out_fd, int64_t max_out,
-		   const char *if_match, aws_response *resp, aws_error *err)
+s3_call_if_match(aws_client *c, const char *method, const char *bucket, const char *key, const char *query,
+				 const void *body, size_t body_len, const char *content_type, int out_fd, int64_t max_out,
+				 const char *if_match, aws_response *resp, aws_error *err)
 {
 	s3_loc		l;
 	aws_request r;
@@ -113,8 +114,8 @@ s3_call(aws_client *c, const char *method, const char *bucket, const char *key, 
 		const void *body, size_t body_len, const char *content_type, int out_fd, int64_t max_out,
 		aws_response *resp, aws_error *err)
 {
-	return s3_call_if(c, method, bucket, key, query, body, body_len, content_type, out_fd, max_out,
-					  NULL, resp, err);
+	return s3_call_if_match(c, method, bucket, key, query, body, body_len, content_type, out_fd, max_out,
+							NULL, resp, err);
 }
 
 /* A clean-up call: short, and not cut short by a shutdown or a cancel. */

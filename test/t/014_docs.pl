@@ -313,9 +313,9 @@ for my $n (sort keys %wrap)
 	{
 		$ops{$n}{"sqs:$1"} = 1 if $a->[1] =~ /^"(\w+)"$/;
 	}
-	for my $fn (qw(s3_call s3_call_if s3_cleanup_call))
+	for my $fn (qw(s3_call s3_call_if_match s3_cleanup_call))
 	{
-		next if $n =~ /^s3_(call|call_if|cleanup_call)$/;    # the primitives pass their caller's method on
+		next if $n =~ /^s3_(call|call_if_match|cleanup_call)$/;    # the primitives pass their caller's method on
 		for my $a (call_args($f->{body}, $fn))
 		{
 			my ($m, $key, $q) = ($a->[1], $a->[3], $a->[4] // 'NULL');
