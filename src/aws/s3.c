@@ -15,6 +15,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vtp_assert.h"
+
+/* A local file could not be opened, read or written (errno says why): worth a retry. */
+static void
+local_error(aws_error *err, const char *what, const char *path)
+{
+	aws_error_set(err, 0, "LocalFile", true, "could not %s \"%s\": %s", what, path, strerror(errno));
+}
+
 int
 s3_head(aws_client *c, const char *bucket, const char *key, s3_object_info *info, aws_error *err)
 {
@@ -44,26 +53,19 @@ s3_get_to_file(aws_client *c, const char *bucket, const char *key, const char *p
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 	{
-		memset(err, 0, sizeof(*err));
-		vtp_strlcpy(err->code, "LocalFile", sizeof(err->code));
-		snprintf(err->message, sizeof(err->message), "could not create \"%s\": %s", path, strerror(errno));
-		err->transient = true;
+		local_error(err, "create", path);
 		return -1;
 	}
 	rc = s3_call_if_match(c, "GET", bucket, key, NULL, NULL, 0, NULL, fd, max_bytes, if_match, &resp, err);
 	if (rc == 0 && resp.content_length >= 0 && resp.written != resp.content_length)
 	{
-		vtp_strlcpy(err->code, "ShortRead", sizeof(err->code));
-		snprintf(err->message, sizeof(err->message), "got %lld of %lld bytes",
-				 (long long) resp.written, (long long) resp.content_length);
-		err->transient = true;
+		aws_error_set(err, 0, "ShortRead", true, "got %lld of %lld bytes",
+					  (long long) resp.written, (long long) resp.content_length);
 		rc = -1;
 	}
 	if (close(fd) != 0 && rc == 0)
 	{
-		vtp_strlcpy(err->code, "LocalFile", sizeof(err->code));
-		snprintf(err->message, sizeof(err->message), "could not write \"%s\": %s", path, strerror(errno));
-		err->transient = true;
+		local_error(err, "write", path);
 		rc = -1;
 	}
 	aws_response_free(&resp);
@@ -105,24 +107,6 @@ read_full(int fd, char *buf, size_t n, size_t *got)
 	return 0;
 }
 
-static void
-local_error(aws_error *err, const char *what, const char *path)
-{
-	memset(err, 0, sizeof(*err));
-	vtp_strlcpy(err->code, "LocalFile", sizeof(err->code));
-	snprintf(err->message, sizeof(err->message), "could not %s \"%s\": %s", what, path, strerror(errno));
-	err->transient = true;
-}
-
-static void
-stream_error(aws_error *err, const char *code, const char *msg)
-{
-	memset(err, 0, sizeof(*err));
-	vtp_strlcpy(err->code, code, sizeof(err->code));
-	vtp_strlcpy(err->message, msg, sizeof(err->message));
-	err->transient = true;
-}
-
 void
 s3_stream_begin(s3_stream *st, aws_client *c, const char *bucket, const char *key,
 				const char *content_type)
@@ -154,15 +138,14 @@ stream_flush_part(s3_stream *st, aws_error *err)
 			!st->upload_id[0])
 		{
 			st->upload_id[0] = '\0';
-			stream_error(err, "BadResponse", "CreateMultipartUpload answered without an UploadId");
+			aws_error_set(err, 0, "BadResponse", true, "CreateMultipartUpload answered without an UploadId");
 			goto done;
 		}
 		vbuf_puts(&st->complete, "<CompleteMultipartUpload>");
 	}
 	if (st->parts == S3_MAX_PARTS)
 	{
-		stream_error(err, "TooManyParts", "more than 10,000 parts: raise vtp.s3_part_size");
-		err->transient = false;
+		aws_error_set(err, 0, "TooManyParts", false, "more than 10,000 parts: raise vtp.s3_part_size");
 		goto done;
 	}
 	vbuf_printf(&q, "partNumber=%d&uploadId=", st->parts + 1);
@@ -172,7 +155,7 @@ stream_flush_part(s3_stream *st, aws_error *err)
 		goto done;
 	if (resp.etag[0] == '\0')
 	{
-		stream_error(err, "BadResponse", "UploadPart answered without an ETag");
+		aws_error_set(err, 0, "BadResponse", true, "UploadPart answered without an ETag");
 		goto done;
 	}
 	st->parts++;
@@ -239,24 +222,20 @@ s3_stream_finish(s3_stream *st, char *etag, size_t etaglen, aws_error *err)
 	/* CompleteMultipartUpload may answer 200 with an error in the body */
 	if (strstr(vbuf_str(&resp.body), "<Error>") && aws_xml_value(resp.body.data, "Code", code, sizeof(code)))
 	{
-		stream_error(err, code, "CompleteMultipartUpload failed");
-		aws_xml_value(resp.body.data, "Message", err->message, sizeof(err->message));
-		err->transient = strcmp(code, "InternalError") == 0 || strcmp(code, "SlowDown") == 0;
+		char		msg[512];
+
+		if (!aws_xml_value(resp.body.data, "Message", msg, sizeof(msg)))
+			vtp_strlcpy(msg, "CompleteMultipartUpload failed", sizeof(msg));
+		aws_error_set(err, 0, code, strcmp(code, "InternalError") == 0 || strcmp(code, "SlowDown") == 0,
+					  "%s", msg);
 		goto done;
 	}
 	{
 		char		e[160];
-		const char *v = e;
-		size_t		n;
 
 		if (!aws_xml_value(resp.body.data, "ETag", e, sizeof(e)))
 			e[0] = '\0';
-		while (*v == '"')
-			v++;
-		vtp_strlcpy(etag, v, etaglen);
-		n = strlen(etag);
-		while (n > 0 && etag[n - 1] == '"')
-			etag[--n] = '\0';
+		aws_etag_unquote(e, strlen(e), etag, etaglen);
 	}
 	st->done = true;
 	rc = 0;
@@ -395,10 +374,8 @@ s3_put_fd(aws_client *c, const char *bucket, const char *key, int fd, int64_t si
 		}
 		if (got == 0)
 		{
-			memset(err, 0, sizeof(*err));
-			vtp_strlcpy(err->code, "ShortRead", sizeof(err->code));
-			snprintf(err->message, sizeof(err->message), "\"%s\" ended after %lld of %lld bytes", name,
-					 (long long) (size - left), (long long) size);
+			aws_error_set(err, 0, "ShortRead", false, "\"%s\" ended after %lld of %lld bytes", name,
+						  (long long) (size - left), (long long) size);
 			rc = -1;
 			break;
 		}

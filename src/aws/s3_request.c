@@ -7,17 +7,9 @@
  */
 #include "s3_int.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "names.h"
-
-/* Is the region a name that fits in a host name ([a-z0-9-], as AWS's are)? */
-static bool
-region_ok(const char *r)
-{
-	return r[0] != '\0' && strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(r);
-}
 
 /*
  * Path-style against a configured endpoint; virtual-hosted against AWS.
@@ -33,30 +25,20 @@ s3_locate(aws_client *c, const char *bucket, const char *key, s3_loc *l, aws_err
 	const char *why = vtp_bucket_name_error(bucket);
 
 	memset(l, 0, sizeof(*l));
-	if (why == NULL && !c->s3_endpoint[0] && !region_ok(c->region))
+	if (why == NULL && !c->s3_endpoint[0] && !aws_region_ok(c->region))
 		why = "the region is not a valid AWS region name";
 	if (why != NULL)
 	{
 		char		shown[80];
 
 		vtp_escape_name(bucket, shown, sizeof(shown));
-		memset(err, 0, sizeof(*err));
-		vtp_strlcpy(err->code, "InvalidBucketName", sizeof(err->code));
-		snprintf(err->message, sizeof(err->message), "bucket \"%s\" refused before any request: %s",
-				 shown, why);
+		aws_error_set(err, 0, "InvalidBucketName", false, "bucket \"%s\" refused before any request: %s",
+					  shown, why);
 		return false;
 	}
 	if (c->s3_endpoint[0])
 	{
-		const char *e = c->s3_endpoint;
-		const char *hs = strstr(e, "://");
-		size_t		n = strlen(e);
-
-		while (n > 0 && e[n - 1] == '/')
-			n--;
-		vbuf_append(&l->base, e, n);
-		hs = hs ? hs + 3 : e;
-		vbuf_append(&l->host, hs, strcspn(hs, "/"));
+		aws_endpoint_parse(c->s3_endpoint, &l->base, &l->host);
 		vbuf_putc(&l->path, '/');
 		sigv4_uri_encode(&l->path, bucket, true);
 		vbuf_putc(&l->path, '/');

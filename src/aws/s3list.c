@@ -62,19 +62,12 @@ element_value(const char *el, size_t len, const char *tag, char *out, size_t out
 	return ok;
 }
 
+/* An ETag without its quotes, malloc'd. */
 static char *
-unquoted(const char *s)
+unquoted(char *s, size_t size)
 {
-	size_t		n;
-	char	   *r;
-
-	while (*s == '"')
-		s++;
-	r = vtp_strdup(s);
-	n = strlen(r);
-	while (n > 0 && r[n - 1] == '"')
-		r[--n] = '\0';
-	return r;
+	aws_etag_unquote(s, strlen(s), s, size);
+	return vtp_strdup(s);
 }
 
 /*
@@ -108,7 +101,7 @@ collect(const char *xml, const char *element, const char *key_tag, const char *i
 		if (element_value(p, (size_t) (end - p), key_tag, v, 2048) && v[0])
 		{
 			e->key = vtp_strdup(v);
-			e->id = element_value(p, (size_t) (end - p), id_tag, v, 2048) ? unquoted(v) : vtp_strdup("");
+			e->id = element_value(p, (size_t) (end - p), id_tag, v, 2048) ? unquoted(v, 2048) : vtp_strdup("");
 			e->size = element_value(p, (size_t) (end - p), "Size", v, 2048) ? strtoll(v, NULL, 10) : -1;
 			e->time = element_value(p, (size_t) (end - p), time_tag, v, 2048) ? s3_parse_time(v) : 0;
 			page->n++;
