@@ -116,6 +116,7 @@ on_write(char *ptr, size_t size, size_t nmemb, void *arg)
 			off += (size_t) w;
 		}
 		x->resp->written += (int64_t) n;
+		VTP_ASSERT(x->req->max_out <= 0 || x->resp->written <= x->req->max_out);
 		return n;
 	}
 	if (x->resp->body.len + n > ((status >= 200 && status < 300) ? OK_BODY_MAX : ERROR_BODY_MAX))

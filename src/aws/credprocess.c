@@ -27,6 +27,8 @@
 
 #include <openssl/crypto.h>
 
+#include "vtp_assert.h"
+
 extern char **environ;
 
 /* --- credential_process --- */
@@ -116,6 +118,7 @@ read_output(chain *ch, int fd, time_t deadline, vbuf *b, run_state *rs)
 		}
 		vbuf_append(b, chunk, (size_t) n);
 		OPENSSL_cleanse(chunk, sizeof(chunk));
+		VTP_ASSERT(b->len <= DOC_MAX);
 	}
 }
 

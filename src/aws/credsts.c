@@ -24,6 +24,8 @@
 
 #include <openssl/crypto.h>
 
+#include "vtp_assert.h"
+
 /* --- STS --- */
 
 static void
@@ -135,6 +137,7 @@ sts_sign(chain *ch, const char *form, const sigv4_creds *signer, const char *ct,
 	sh[nh++] = (sigv4_header) {"x-amz-date", amz_date};
 	if (signer->session_token[0])
 		sh[nh++] = (sigv4_header) {"x-amz-security-token", signer->session_token};
+	VTP_ASSERT(nh <= (int) (sizeof(sh) / sizeof(sh[0])));
 	memset(&in, 0, sizeof(in));
 	in.method = "POST";
 	in.path = sign_path;

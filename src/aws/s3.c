@@ -119,6 +119,7 @@ s3_stream_begin(s3_stream *st, aws_client *c, const char *bucket, const char *ke
 	st->part_size = c->part_size < S3_MIN_PART ? S3_MIN_PART : c->part_size;
 	if (st->key == NULL || st->content_type == NULL)
 		abort();
+	VTP_ASSERT(st->part_size >= S3_MIN_PART);
 }
 
 /* Upload the buffered bytes as the next part (starting the upload if needed). */
@@ -148,6 +149,9 @@ stream_flush_part(s3_stream *st, aws_error *err)
 		aws_error_set(err, 0, "TooManyParts", false, "more than 10,000 parts: raise vtp.s3_part_size");
 		goto done;
 	}
+	/* every part but the last is a whole part (S3 refuses smaller ones) */
+	VTP_ASSERT(st->parts >= 0 && st->parts < S3_MAX_PARTS);
+	VTP_ASSERT(st->buf.len <= st->part_size && st->part_size >= S3_MIN_PART);
 	vbuf_printf(&q, "partNumber=%d&uploadId=", st->parts + 1);
 	sigv4_uri_encode(&q, st->upload_id, true);
 	if (s3_call(st->c, "PUT", st->bucket, st->key, q.data, st->buf.data ? st->buf.data : "", st->buf.len,
@@ -185,6 +189,7 @@ s3_stream_write(s3_stream *st, const void *data, size_t len, aws_error *err)
 		st->total += (int64_t) n;
 		p += n;
 		len -= n;
+		VTP_ASSERT(st->buf.len <= st->part_size);
 		if (st->buf.len == st->part_size && stream_flush_part(st, err) != 0)
 			return -1;
 	}
@@ -359,6 +364,7 @@ s3_put_fd(aws_client *c, const char *bucket, const char *key, int fd, int64_t si
 	/* grow the part size if the file would need more than 10,000 parts */
 	while ((size + (off_t) st.part_size - 1) / (off_t) st.part_size > S3_MAX_PARTS)
 		st.part_size *= 2;
+	VTP_ASSERT(size < 0 || (size + (off_t) st.part_size - 1) / (off_t) st.part_size <= S3_MAX_PARTS);
 	chunk = malloc(1024 * 1024);
 	if (chunk == NULL)
 		abort();

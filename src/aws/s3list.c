@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "vtp_assert.h"
+
 #define S3_LIST_MAX_ENTRIES 1000
 
 long
@@ -108,6 +110,7 @@ collect(const char *xml, const char *element, const char *key_tag, const char *i
 		}
 		p = end + strlen(close);
 	}
+	VTP_ASSERT(page->n <= S3_LIST_MAX_ENTRIES);
 	free(v);
 }
 
