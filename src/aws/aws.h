@@ -8,11 +8,14 @@
  * with capped exponential backoff and full jitter for throttling, 5xx and
  * network errors only.
  *
- *   aws.c         the client, one request and its retries
+ *   aws.c         the client, one request and its retries (aws_int.h)
  *   aws_error.c   aws_error_set and what a failure means
  *   aws_parse.c   XML values, ETags, endpoint URLs, region names
- *   s3_request.c  S3 requests (s3_int.h), used by s3.c and s3list.c
- *   sqs.c         SQS;  creds.h and cred_int.h: the credential chain
+ *   s3_request.c  where an S3 request goes, one S3 call (s3_int.h)
+ *   s3.c          objects, the streaming (multipart) upload, presigned URLs
+ *   s3list.c      listings of objects and of unfinished uploads
+ *   sqs.c         SQS
+ *   sigv4.h       the signature;  creds.h, cred_int.h  the credential chain
  */
 #ifndef VTP_AWS_H
 #define VTP_AWS_H
