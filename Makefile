@@ -20,7 +20,8 @@ MODULE_big = vtp
 #   bgworker  the background workers, hosts of the engine and the upload server
 CORE_SRC = src/core/buf.c src/core/json.c src/core/names.c src/core/ladder.c src/core/s3event.c \
            src/core/report.c src/core/report_events.c src/core/report_text.c src/core/backoff.c
-AWS_SRC = src/aws/aws.c src/aws/s3.c src/aws/s3list.c src/aws/sqs.c src/aws/sigv4.c src/aws/creds.c \
+AWS_SRC = src/aws/aws.c src/aws/aws_error.c src/aws/aws_parse.c src/aws/s3_request.c src/aws/s3.c src/aws/s3list.c \
+          src/aws/sqs.c src/aws/sigv4.c src/aws/creds.c \
           src/aws/credchain.c src/aws/credcache.c src/aws/credhttp.c src/aws/credsts.c src/aws/credprocess.c
 JOB_SRC = src/job/helper.c src/job/transfer.c src/job/child.c src/job/linebuf.c src/job/sandbox_run.c
 PG_SRC = src/pg/vtp.c src/pg/catalog.c src/pg/catalog_reconcile.c src/pg/catalog_upload.c src/pg/slots.c src/pg/sql_enqueue.c \

@@ -6,23 +6,14 @@
 #include "cred_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <pthread.h>
-#include <pwd.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
+
+#include "vtp_assert.h"
 
 /* --- STS --- */
 
@@ -64,6 +55,104 @@ session_name(const char *given, char *out, size_t outlen)
 }
 
 /*
+ * What curl will send, to be signed: the URL as curl normalises it, the host
+ * without a default port, the path as given ("/" when none). False for a URL
+ * curl cannot parse, or one with a user name.
+ */
+static bool
+sts_target(vbuf *url, char *sign_host, size_t hostlen, char *sign_path, size_t pathlen)
+{
+	CURLU	   *u = curl_url();
+	char	   *full = NULL,
+			   *host = NULL,
+			   *port = NULL,
+			   *path = NULL,
+			   *scheme = NULL,
+			   *user = NULL;
+	bool		ok = u && curl_url_set(u, CURLUPART_URL, url->data, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER &&
+		curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK;
+
+	if (ok)
+	{
+		(void) curl_url_get(u, CURLUPART_PORT, &port, 0);
+		if (port && ((strcasecmp(scheme, "https") == 0 && strcmp(port, "443") == 0) ||
+					 (strcasecmp(scheme, "http") == 0 && strcmp(port, "80") == 0)))
+		{
+			curl_free(port);
+			port = NULL;
+		}
+		vbuf_reset(url);
+		vbuf_puts(url, full);
+		vtp_strlcpy(sign_host, host, hostlen);
+		if (port)
+		{
+			size_t		n = strlen(sign_host);
+
+			snprintf(sign_host + n, hostlen - n, ":%s", port);
+		}
+		vtp_strlcpy(sign_path, path && path[0] ? path : "/", pathlen);
+	}
+	curl_free(full);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_free(scheme);
+	curl_free(user);
+	if (u)
+		curl_url_cleanup(u);
+	return ok;
+}
+
+/* The SigV4 headers (service sts) of a POST of form, appended to *hl. */
+static void
+sts_sign(chain *ch, const char *form, const sigv4_creds *signer, const char *ct, const char *sign_host,
+		 const char *sign_path, struct curl_slist **hl, vbuf *auth, vbuf *hv)
+{
+	char		amz_date[17],
+				payload[65];
+	sigv4_header sh[4];
+	sigv4_input in;
+	int			nh = 0;
+	const char *region = ch->region && ch->region[0] ? ch->region : "us-east-1";
+
+	sigv4_amz_date((long) time(NULL), amz_date);
+	vtp_sha256_hex(form, strlen(form), payload);
+	sh[nh++] = (sigv4_header) {"content-type", ct};
+	sh[nh++] = (sigv4_header) {"host", sign_host};
+	sh[nh++] = (sigv4_header) {"x-amz-date", amz_date};
+	if (signer->session_token[0])
+		sh[nh++] = (sigv4_header) {"x-amz-security-token", signer->session_token};
+	VTP_ASSERT(nh <= (int) (sizeof(sh) / sizeof(sh[0])));
+	memset(&in, 0, sizeof(in));
+	in.method = "POST";
+	in.path = sign_path;
+	in.query = "";
+	in.headers = sh;
+	in.nheaders = nh;
+	in.payload_hash = payload;
+	in.region = region;
+	in.service = "sts";
+	in.amz_date = amz_date;
+	sigv4_authorization(&in, signer, auth);
+	vbuf_reset(hv);
+	vbuf_printf(hv, "X-Amz-Date: %s", amz_date);
+	*hl = curl_slist_append(*hl, hv->data);
+	vbuf_reset(hv);
+	vbuf_printf(hv, "Authorization: %s", auth->data);
+	*hl = curl_slist_append(*hl, hv->data);
+	if (signer->session_token[0])
+	{
+		vbuf_reset(hv);
+		vbuf_printf(hv, "X-Amz-Security-Token: %s", signer->session_token);
+		*hl = curl_slist_append(*hl, hv->data);
+	}
+}
+
+/*
  * POST an STS action. signer NULL: unsigned (AssumeRoleWithWebIdentity);
  * else SigV4 with service sts.
  */
@@ -83,123 +172,28 @@ sts_call(chain *ch, const char *form, const sigv4_creds *signer, const char *wha
 	const char *ct = "application/x-www-form-urlencoded; charset=utf-8";
 
 	sts_endpoint(ch, &url);
+	if (!sts_target(&url, sign_host, sizeof(sign_host), sign_path, sizeof(sign_path)))
 	{
-		/*
-		 * Sign what curl will send: the host without a default port, the
-		 * path as given ("/" when none); refuse a user name in the URL.
-		 */
-		CURLU	   *u = curl_url();
-		char	   *full = NULL,
-				   *host = NULL,
-				   *port = NULL,
-				   *path = NULL,
-				   *scheme = NULL,
-				   *user = NULL;
-		bool		ok = u && curl_url_set(u, CURLUPART_URL, url.data, 0) == CURLUE_OK &&
-			curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-			curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-			curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
-			curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER &&
-			curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK;
-
-		if (ok)
-		{
-			(void) curl_url_get(u, CURLUPART_PORT, &port, 0);
-			if (port && ((strcasecmp(scheme, "https") == 0 && strcmp(port, "443") == 0) ||
-						 (strcasecmp(scheme, "http") == 0 && strcmp(port, "80") == 0)))
-			{
-				curl_free(port);
-				port = NULL;
-			}
-			vbuf_reset(&url);
-			vbuf_puts(&url, full);
-			vtp_strlcpy(sign_host, host, sizeof(sign_host));
-			if (port)
-			{
-				size_t		n = strlen(sign_host);
-
-				snprintf(sign_host + n, sizeof(sign_host) - n, ":%s", port);
-			}
-			vtp_strlcpy(sign_path, path && path[0] ? path : "/", sizeof(sign_path));
-		}
-		curl_free(full);
-		curl_free(host);
-		curl_free(port);
-		curl_free(path);
-		curl_free(scheme);
-		curl_free(user);
-		if (u)
-			curl_url_cleanup(u);
-		if (!ok)
-		{
-			cred_fail(ch, "%s: the STS endpoint is not a URL without a user name (AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL)", what);
-			vbuf_free(&url);
-			vbuf_free(&hv);
-			return -1;
-		}
+		cred_fail(ch, "%s: the STS endpoint is not a URL without a user name (AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL)", what);
+		vbuf_free(&url);
+		return -1;
 	}
 	vbuf_printf(&hv, "Content-Type: %s", ct);
 	hl = curl_slist_append(hl, hv.data);
 	hl = curl_slist_append(hl, "Accept:");
 	hl = curl_slist_append(hl, "Expect:");
 	if (signer)
-	{
-		char		amz_date[17],
-					payload[65];
-		sigv4_header sh[4];
-		sigv4_input in;
-		int			nh = 0;
-		const char *region = ch->region && ch->region[0] ? ch->region : "us-east-1";
-
-		sigv4_amz_date((long) time(NULL), amz_date);
-		vtp_sha256_hex(form, strlen(form), payload);
-		sh[nh++] = (sigv4_header) {"content-type", ct};
-		sh[nh++] = (sigv4_header) {"host", sign_host};
-		sh[nh++] = (sigv4_header) {"x-amz-date", amz_date};
-		if (signer->session_token[0])
-			sh[nh++] = (sigv4_header) {"x-amz-security-token", signer->session_token};
-		memset(&in, 0, sizeof(in));
-		in.method = "POST";
-		in.path = sign_path;
-		in.query = "";
-		in.headers = sh;
-		in.nheaders = nh;
-		in.payload_hash = payload;
-		in.region = region;
-		in.service = "sts";
-		in.amz_date = amz_date;
-		sigv4_authorization(&in, signer, &auth);
-		vbuf_reset(&hv);
-		vbuf_printf(&hv, "X-Amz-Date: %s", amz_date);
-		hl = curl_slist_append(hl, hv.data);
-		vbuf_reset(&hv);
-		vbuf_printf(&hv, "Authorization: %s", auth.data);
-		hl = curl_slist_append(hl, hv.data);
-		if (signer->session_token[0])
-		{
-			vbuf_reset(&hv);
-			vbuf_printf(&hv, "X-Amz-Security-Token: %s", signer->session_token);
-			hl = curl_slist_append(hl, hv.data);
-		}
-	}
+		sts_sign(ch, form, signer, ct, sign_host, sign_path, &hl, &auth, &hv);
 	rc = cred_http(ch, false, "POST", url.data, hl, form, STS_TIMEOUT_MS, 2, &answer, &status, herr, sizeof(herr));
 	if (rc == 0 || strstr(vbuf_str(&answer), "<Error>"))
 		rc = aws_creds_from_sts(answer.data, &f->c, &f->expires, herr, sizeof(herr));
 	if (rc != 0)
 		cred_fail(ch, "%s: %s", what, herr);
 	/* the slist copies hold signatures and tokens */
-	for (struct curl_slist *p = hl; p; p = p->next)
-		OPENSSL_cleanse(p->data, strlen(p->data));
-	curl_slist_free_all(hl);
-	if (auth.data)
-		OPENSSL_cleanse(auth.data, auth.len);
-	if (hv.data)
-		OPENSSL_cleanse(hv.data, hv.len);
-	if (answer.data)
-		OPENSSL_cleanse(answer.data, answer.len);
-	vbuf_free(&auth);
-	vbuf_free(&hv);
-	vbuf_free(&answer);
+	cred_wipe_slist(hl);
+	cred_wipe_vbuf(&auth);
+	cred_wipe_vbuf(&hv);
+	cred_wipe_vbuf(&answer);
 	vbuf_free(&url);
 	return rc;
 }

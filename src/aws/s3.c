@@ -1,8 +1,9 @@
 /*
  * s3.c — S3 object calls: HEAD, GET to a file, PUT (single or multipart from
- * a file, one part in memory at a time), DELETE (no PostgreSQL). Every
- * request and presigned URL is built by s3_locate, which refuses a bucket
- * that is not a valid S3 bucket name before anything is sent.
+ * a file, one part in memory at a time), DELETE, AbortMultipartUpload,
+ * presigned URLs (no PostgreSQL). Every request and presigned URL is built
+ * by s3_locate (s3_request.c), which refuses a bucket that is not a valid S3
+ * bucket name before anything is sent.
  */
 #include "s3_int.h"
 
@@ -14,145 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "names.h"
+#include "vtp_assert.h"
 
-typedef struct s3_loc
-{
-	vbuf		base;
-	vbuf		host;
-	vbuf		path;
-} s3_loc;
-
-/* Is the region a name that fits in a host name ([a-z0-9-], as AWS's are)? */
-static bool
-region_ok(const char *r)
-{
-	return r[0] != '\0' && strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(r);
-}
-
-/*
- * Path-style against a configured endpoint; virtual-hosted against AWS.
- * Refuses (false, with the reason in err) a bucket that is not a valid S3
- * bucket name, before anything is built: such a name could carry another
- * host ("attacker.example/x#", "127.0.0.1:9/") into the URL, and the
- * request would take the signature, the access key id and the session
- * token there.
- */
-static bool
-s3_locate(aws_client *c, const char *bucket, const char *key, s3_loc *l, aws_error *err)
-{
-	const char *why = vtp_bucket_name_error(bucket);
-
-	memset(l, 0, sizeof(*l));
-	if (why == NULL && !c->s3_endpoint[0] && !region_ok(c->region))
-		why = "the region is not a valid AWS region name";
-	if (why != NULL)
-	{
-		char		shown[80];
-
-		vtp_escape_name(bucket, shown, sizeof(shown));
-		memset(err, 0, sizeof(*err));
-		vtp_strlcpy(err->code, "InvalidBucketName", sizeof(err->code));
-		snprintf(err->message, sizeof(err->message), "bucket \"%s\" refused before any request: %s",
-				 shown, why);
-		return false;
-	}
-	if (c->s3_endpoint[0])
-	{
-		const char *e = c->s3_endpoint;
-		const char *hs = strstr(e, "://");
-		size_t		n = strlen(e);
-
-		while (n > 0 && e[n - 1] == '/')
-			n--;
-		vbuf_append(&l->base, e, n);
-		hs = hs ? hs + 3 : e;
-		vbuf_append(&l->host, hs, strcspn(hs, "/"));
-		vbuf_putc(&l->path, '/');
-		sigv4_uri_encode(&l->path, bucket, true);
-		vbuf_putc(&l->path, '/');
-	}
-	else
-	{
-		vbuf_printf(&l->host, "%s.s3.%s.amazonaws.com", bucket, c->region);
-		vbuf_printf(&l->base, "https://%s", l->host.data);
-		vbuf_putc(&l->path, '/');
-	}
-	sigv4_uri_encode(&l->path, key, false);
-	return true;
-}
-
+/* A local file could not be opened, read or written (errno says why): worth a retry. */
 static void
-s3_loc_free(s3_loc *l)
+local_error(aws_error *err, const char *what, const char *path)
 {
-	vbuf_free(&l->base);
-	vbuf_free(&l->host);
-	vbuf_free(&l->path);
-}
-
-int
-s3_call_if(aws_client *c, const char *method, const char *bucket, const char *key, const char *query,
-		   const void *body, size_t body_len, const char *content_type, int out_fd, int64_t max_out,
-		   const char *if_match, aws_response *resp, aws_error *err)
-{
-	s3_loc		l;
-	aws_request r;
-	int			rc;
-
-	if (!s3_locate(c, bucket, key, &l, err))
-		return -1;
-	memset(&r, 0, sizeof(r));
-	r.method = method;
-	r.service = "s3";
-	r.base = l.base.data;
-	r.host = l.host.data;
-	r.path = l.path.data;
-	r.query = query;
-	r.body = body;
-	r.body_len = body_len;
-	r.content_type = content_type;
-	r.out_fd = out_fd;
-	r.max_out = max_out;
-	r.if_match = if_match && if_match[0] ? if_match : NULL;
-	rc = aws_perform(c, &r, resp, err);
-	s3_loc_free(&l);
-	return rc;
-}
-
-int
-s3_call(aws_client *c, const char *method, const char *bucket, const char *key, const char *query,
-		const void *body, size_t body_len, const char *content_type, int out_fd, int64_t max_out,
-		aws_response *resp, aws_error *err)
-{
-	return s3_call_if(c, method, bucket, key, query, body, body_len, content_type, out_fd, max_out,
-					  NULL, resp, err);
-}
-
-/* A clean-up call: short, and not cut short by a shutdown or a cancel. */
-int
-s3_cleanup_call(aws_client *c, const char *method, const char *bucket, const char *key, const char *query,
-				aws_error *err)
-{
-	aws_response resp;
-	int			(*saved_check) (void *) = c->abort_check;
-	long		saved_timeout = c->timeout_ms,
-				saved_connect = c->connect_timeout_ms;
-	int			saved_retries = c->max_retries,
-				rc;
-
-	/* at most about 3 s, even at shutdown with S3 unreachable: the reconciler and lifecycle rules back it up */
-	memset(&resp, 0, sizeof(resp));
-	c->abort_check = NULL;
-	c->timeout_ms = c->timeout_ms > 3000 ? 3000 : c->timeout_ms;
-	c->connect_timeout_ms = c->connect_timeout_ms > 2000 ? 2000 : c->connect_timeout_ms;
-	c->max_retries = 0;
-	rc = s3_call(c, method, bucket, key, query, NULL, 0, NULL, -1, 0, &resp, err);
-	c->abort_check = saved_check;
-	c->timeout_ms = saved_timeout;
-	c->connect_timeout_ms = saved_connect;
-	c->max_retries = saved_retries;
-	aws_response_free(&resp);
-	return rc;
+	aws_error_set(err, 0, "LocalFile", true, "could not %s \"%s\": %s", what, path, strerror(errno));
 }
 
 int
@@ -184,26 +53,19 @@ s3_get_to_file(aws_client *c, const char *bucket, const char *key, const char *p
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 	{
-		memset(err, 0, sizeof(*err));
-		vtp_strlcpy(err->code, "LocalFile", sizeof(err->code));
-		snprintf(err->message, sizeof(err->message), "could not create \"%s\": %s", path, strerror(errno));
-		err->transient = true;
+		local_error(err, "create", path);
 		return -1;
 	}
-	rc = s3_call_if(c, "GET", bucket, key, NULL, NULL, 0, NULL, fd, max_bytes, if_match, &resp, err);
+	rc = s3_call_if_match(c, "GET", bucket, key, NULL, NULL, 0, NULL, fd, max_bytes, if_match, &resp, err);
 	if (rc == 0 && resp.content_length >= 0 && resp.written != resp.content_length)
 	{
-		vtp_strlcpy(err->code, "ShortRead", sizeof(err->code));
-		snprintf(err->message, sizeof(err->message), "got %lld of %lld bytes",
-				 (long long) resp.written, (long long) resp.content_length);
-		err->transient = true;
+		aws_error_set(err, 0, "ShortRead", true, "got %lld of %lld bytes",
+					  (long long) resp.written, (long long) resp.content_length);
 		rc = -1;
 	}
 	if (close(fd) != 0 && rc == 0)
 	{
-		vtp_strlcpy(err->code, "LocalFile", sizeof(err->code));
-		snprintf(err->message, sizeof(err->message), "could not write \"%s\": %s", path, strerror(errno));
-		err->transient = true;
+		local_error(err, "write", path);
 		rc = -1;
 	}
 	aws_response_free(&resp);
@@ -245,24 +107,6 @@ read_full(int fd, char *buf, size_t n, size_t *got)
 	return 0;
 }
 
-static void
-local_error(aws_error *err, const char *what, const char *path)
-{
-	memset(err, 0, sizeof(*err));
-	vtp_strlcpy(err->code, "LocalFile", sizeof(err->code));
-	snprintf(err->message, sizeof(err->message), "could not %s \"%s\": %s", what, path, strerror(errno));
-	err->transient = true;
-}
-
-static void
-stream_error(aws_error *err, const char *code, const char *msg)
-{
-	memset(err, 0, sizeof(*err));
-	vtp_strlcpy(err->code, code, sizeof(err->code));
-	vtp_strlcpy(err->message, msg, sizeof(err->message));
-	err->transient = true;
-}
-
 void
 s3_stream_begin(s3_stream *st, aws_client *c, const char *bucket, const char *key,
 				const char *content_type)
@@ -275,6 +119,7 @@ s3_stream_begin(s3_stream *st, aws_client *c, const char *bucket, const char *ke
 	st->part_size = c->part_size < S3_MIN_PART ? S3_MIN_PART : c->part_size;
 	if (st->key == NULL || st->content_type == NULL)
 		abort();
+	VTP_ASSERT(st->part_size >= S3_MIN_PART);
 }
 
 /* Upload the buffered bytes as the next part (starting the upload if needed). */
@@ -294,17 +139,19 @@ stream_flush_part(s3_stream *st, aws_error *err)
 			!st->upload_id[0])
 		{
 			st->upload_id[0] = '\0';
-			stream_error(err, "BadResponse", "CreateMultipartUpload answered without an UploadId");
+			aws_error_set(err, 0, "BadResponse", true, "CreateMultipartUpload answered without an UploadId");
 			goto done;
 		}
 		vbuf_puts(&st->complete, "<CompleteMultipartUpload>");
 	}
 	if (st->parts == S3_MAX_PARTS)
 	{
-		stream_error(err, "TooManyParts", "more than 10,000 parts: raise vtp.s3_part_size");
-		err->transient = false;
+		aws_error_set(err, 0, "TooManyParts", false, "more than 10,000 parts: raise vtp.s3_part_size");
 		goto done;
 	}
+	/* every part but the last is a whole part (S3 refuses smaller ones) */
+	VTP_ASSERT(st->parts >= 0 && st->parts < S3_MAX_PARTS);
+	VTP_ASSERT(st->buf.len <= st->part_size && st->part_size >= S3_MIN_PART);
 	vbuf_printf(&q, "partNumber=%d&uploadId=", st->parts + 1);
 	sigv4_uri_encode(&q, st->upload_id, true);
 	if (s3_call(st->c, "PUT", st->bucket, st->key, q.data, st->buf.data ? st->buf.data : "", st->buf.len,
@@ -312,7 +159,7 @@ stream_flush_part(s3_stream *st, aws_error *err)
 		goto done;
 	if (resp.etag[0] == '\0')
 	{
-		stream_error(err, "BadResponse", "UploadPart answered without an ETag");
+		aws_error_set(err, 0, "BadResponse", true, "UploadPart answered without an ETag");
 		goto done;
 	}
 	st->parts++;
@@ -342,6 +189,7 @@ s3_stream_write(s3_stream *st, const void *data, size_t len, aws_error *err)
 		st->total += (int64_t) n;
 		p += n;
 		len -= n;
+		VTP_ASSERT(st->buf.len <= st->part_size);
 		if (st->buf.len == st->part_size && stream_flush_part(st, err) != 0)
 			return -1;
 	}
@@ -379,24 +227,20 @@ s3_stream_finish(s3_stream *st, char *etag, size_t etaglen, aws_error *err)
 	/* CompleteMultipartUpload may answer 200 with an error in the body */
 	if (strstr(vbuf_str(&resp.body), "<Error>") && aws_xml_value(resp.body.data, "Code", code, sizeof(code)))
 	{
-		stream_error(err, code, "CompleteMultipartUpload failed");
-		aws_xml_value(resp.body.data, "Message", err->message, sizeof(err->message));
-		err->transient = strcmp(code, "InternalError") == 0 || strcmp(code, "SlowDown") == 0;
+		char		msg[512];
+
+		if (!aws_xml_value(resp.body.data, "Message", msg, sizeof(msg)))
+			vtp_strlcpy(msg, "CompleteMultipartUpload failed", sizeof(msg));
+		aws_error_set(err, 0, code, strcmp(code, "InternalError") == 0 || strcmp(code, "SlowDown") == 0,
+					  "%s", msg);
 		goto done;
 	}
 	{
 		char		e[160];
-		const char *v = e;
-		size_t		n;
 
 		if (!aws_xml_value(resp.body.data, "ETag", e, sizeof(e)))
 			e[0] = '\0';
-		while (*v == '"')
-			v++;
-		vtp_strlcpy(etag, v, etaglen);
-		n = strlen(etag);
-		while (n > 0 && etag[n - 1] == '"')
-			etag[--n] = '\0';
+		aws_etag_unquote(e, strlen(e), etag, etaglen);
 	}
 	st->done = true;
 	rc = 0;
@@ -416,6 +260,21 @@ s3_stream_abort(s3_stream *st)
 		s3_abort_upload(st->c, st->bucket, st->key, st->upload_id, &ignored);
 	}
 	s3_stream_free(st);
+}
+
+int
+s3_abort_upload(aws_client *c, const char *bucket, const char *key, const char *upload_id, aws_error *err)
+{
+	vbuf		q = VBUF_INIT;
+	int			rc;
+
+	vbuf_puts(&q, "uploadId=");
+	sigv4_uri_encode(&q, upload_id, true);
+	rc = s3_cleanup_call(c, "DELETE", bucket, key, q.data, err);
+	vbuf_free(&q);
+	if (rc != 0 && err->http_status == 404)
+		rc = 0;					/* NoSuchUpload: already gone */
+	return rc;
 }
 
 void
@@ -505,6 +364,7 @@ s3_put_fd(aws_client *c, const char *bucket, const char *key, int fd, int64_t si
 	/* grow the part size if the file would need more than 10,000 parts */
 	while ((size + (off_t) st.part_size - 1) / (off_t) st.part_size > S3_MAX_PARTS)
 		st.part_size *= 2;
+	VTP_ASSERT(size < 0 || (size + (off_t) st.part_size - 1) / (off_t) st.part_size <= S3_MAX_PARTS);
 	chunk = malloc(1024 * 1024);
 	if (chunk == NULL)
 		abort();
@@ -520,10 +380,8 @@ s3_put_fd(aws_client *c, const char *bucket, const char *key, int fd, int64_t si
 		}
 		if (got == 0)
 		{
-			memset(err, 0, sizeof(*err));
-			vtp_strlcpy(err->code, "ShortRead", sizeof(err->code));
-			snprintf(err->message, sizeof(err->message), "\"%s\" ended after %lld of %lld bytes", name,
-					 (long long) (size - left), (long long) size);
+			aws_error_set(err, 0, "ShortRead", false, "\"%s\" ended after %lld of %lld bytes", name,
+						  (long long) (size - left), (long long) size);
 			rc = -1;
 			break;
 		}

@@ -1,8 +1,9 @@
 /*
  * s3list.c — S3 listings, one page at a time: the objects under a prefix
  * (ListObjectsV2) and the multipart uploads in progress
- * (ListMultipartUploads), and AbortMultipartUpload (no PostgreSQL). Used by
- * the reconciler to find objects no row knows and uploads left unfinished.
+ * (ListMultipartUploads) (no PostgreSQL). Used by the reconciler to find
+ * objects no row knows and uploads left unfinished (s3_abort_upload, in
+ * s3.c, ends those).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE				/* timegm */
@@ -13,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "vtp_assert.h"
 
 #define S3_LIST_MAX_ENTRIES 1000
 
@@ -61,19 +64,12 @@ element_value(const char *el, size_t len, const char *tag, char *out, size_t out
 	return ok;
 }
 
+/* An ETag without its quotes, malloc'd. */
 static char *
-unquoted(const char *s)
+unquoted(char *s, size_t size)
 {
-	size_t		n;
-	char	   *r;
-
-	while (*s == '"')
-		s++;
-	r = vtp_strdup(s);
-	n = strlen(r);
-	while (n > 0 && r[n - 1] == '"')
-		r[--n] = '\0';
-	return r;
+	aws_etag_unquote(s, strlen(s), s, size);
+	return vtp_strdup(s);
 }
 
 /*
@@ -107,13 +103,14 @@ collect(const char *xml, const char *element, const char *key_tag, const char *i
 		if (element_value(p, (size_t) (end - p), key_tag, v, 2048) && v[0])
 		{
 			e->key = vtp_strdup(v);
-			e->id = element_value(p, (size_t) (end - p), id_tag, v, 2048) ? unquoted(v) : vtp_strdup("");
+			e->id = element_value(p, (size_t) (end - p), id_tag, v, 2048) ? unquoted(v, 2048) : vtp_strdup("");
 			e->size = element_value(p, (size_t) (end - p), "Size", v, 2048) ? strtoll(v, NULL, 10) : -1;
 			e->time = element_value(p, (size_t) (end - p), time_tag, v, 2048) ? s3_parse_time(v) : 0;
 			page->n++;
 		}
 		p = end + strlen(close);
 	}
+	VTP_ASSERT(page->n <= S3_LIST_MAX_ENTRIES);
 	free(v);
 }
 
@@ -198,20 +195,5 @@ s3_list_uploads(aws_client *c, const char *bucket, const char *token, s3_page *p
 		}
 	}
 	aws_response_free(&resp);
-	return rc;
-}
-
-int
-s3_abort_upload(aws_client *c, const char *bucket, const char *key, const char *upload_id, aws_error *err)
-{
-	vbuf		q = VBUF_INIT;
-	int			rc;
-
-	vbuf_puts(&q, "uploadId=");
-	sigv4_uri_encode(&q, upload_id, true);
-	rc = s3_cleanup_call(c, "DELETE", bucket, key, q.data, err);
-	vbuf_free(&q);
-	if (rc != 0 && err->http_status == 404)
-		rc = 0;					/* NoSuchUpload: already gone */
 	return rc;
 }

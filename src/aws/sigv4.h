@@ -40,6 +40,7 @@ typedef struct sigv4_input
 #define SIGV4_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define SIGV4_MAX_HEADERS 32
 
+/* Lower-case hex SHA-256 of len bytes (the payload hash SigV4 signs). */
 extern void vtp_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* RFC 3986 encoding with upper-case hex; '/' kept when !encode_slash. */

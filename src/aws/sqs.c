@@ -20,22 +20,11 @@ sqs_call(aws_client *c, const char *action, const char *body, long extra_timeout
 	vbuf		base = VBUF_INIT,
 				host = VBUF_INIT,
 				target = VBUF_INIT;
-	const char *hs;
 	int			rc;
+	char		aws_url[128];
 
-	if (c->sqs_endpoint[0])
-	{
-		size_t		n = strlen(c->sqs_endpoint);
-
-		while (n > 0 && c->sqs_endpoint[n - 1] == '/')
-			n--;
-		vbuf_append(&base, c->sqs_endpoint, n);
-	}
-	else
-		vbuf_printf(&base, "https://sqs.%s.amazonaws.com", c->region);
-	hs = strstr(base.data, "://");
-	hs = hs ? hs + 3 : base.data;
-	vbuf_append(&host, hs, strcspn(hs, "/"));
+	snprintf(aws_url, sizeof(aws_url), "https://sqs.%s.amazonaws.com", c->region);
+	aws_endpoint_parse(c->sqs_endpoint[0] ? c->sqs_endpoint : aws_url, &base, &host);
 	vbuf_printf(&target, "AmazonSQS.%s", action);
 
 	memset(&r, 0, sizeof(r));
@@ -148,10 +137,7 @@ sqs_receive(aws_client *c, const char *queue_url, int max, int wait_seconds, int
 	aws_response_free(&resp);
 	if (doc == NULL)
 	{
-		memset(err, 0, sizeof(*err));
-		vtp_strlcpy(err->code, "BadResponse", sizeof(err->code));
-		snprintf(err->message, sizeof(err->message), "ReceiveMessage answer is not JSON: %s", jerr);
-		err->transient = true;
+		aws_error_set(err, 0, "BadResponse", true, "ReceiveMessage answer is not JSON: %s", jerr);
 		return -1;
 	}
 	list = json_get(doc, "Messages");
@@ -231,10 +217,7 @@ sqs_get_attributes(aws_client *c, const char *queue_url, aws_error *err)
 	json_free(doc);
 	if (attrs == NULL)
 	{
-		memset(err, 0, sizeof(*err));
-		vtp_strlcpy(err->code, "BadResponse", sizeof(err->code));
-		vtp_strlcpy(err->message, "GetQueueAttributes answered without Attributes", sizeof(err->message));
-		err->transient = true;
+		aws_error_set(err, 0, "BadResponse", true, "GetQueueAttributes answered without Attributes");
 	}
 	return attrs;
 }

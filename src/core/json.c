@@ -92,6 +92,86 @@ put_utf8(vbuf *b, unsigned cp)
 	}
 }
 
+/*
+ * The code point of a \u escape (ps->p just past the "u"), a surrogate pair
+ * joined, appended to b as UTF-8. False, with ps failed, for a bad one.
+ */
+static bool
+read_unicode_escape(parser *ps, vbuf *b)
+{
+	unsigned	cp,
+				lo;
+
+	if (!read_hex4(ps, &cp))
+	{
+		fail(ps, "bad \\u escape");
+		return false;
+	}
+	if (cp >= 0xD800 && cp <= 0xDBFF)
+	{
+		if (ps->end - ps->p < 6 || ps->p[0] != '\\' || ps->p[1] != 'u')
+		{
+			fail(ps, "unpaired surrogate");
+			return false;
+		}
+		ps->p += 2;
+		if (!read_hex4(ps, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+		{
+			fail(ps, "unpaired surrogate");
+			return false;
+		}
+		cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+	}
+	else if (cp >= 0xDC00 && cp <= 0xDFFF)
+	{
+		fail(ps, "unpaired surrogate");
+		return false;
+	}
+	if (cp == 0)
+	{
+		fail(ps, "NUL character in string");
+		return false;
+	}
+	put_utf8(b, cp);
+	return true;
+}
+
+/* The escape after a backslash (ps->p at its letter) appended to b; false, ps failed, when bad. */
+static bool
+read_escape(parser *ps, vbuf *b)
+{
+	unsigned char c = (unsigned char) *ps->p++;
+
+	switch (c)
+	{
+		case '"':
+		case '\\':
+		case '/':
+			vbuf_putc(b, (char) c);
+			return true;
+		case 'b':
+			vbuf_putc(b, '\b');
+			return true;
+		case 'f':
+			vbuf_putc(b, '\f');
+			return true;
+		case 'n':
+			vbuf_putc(b, '\n');
+			return true;
+		case 'r':
+			vbuf_putc(b, '\r');
+			return true;
+		case 't':
+			vbuf_putc(b, '\t');
+			return true;
+		case 'u':
+			return read_unicode_escape(ps, b);
+		default:
+			fail(ps, "bad escape in string");
+			return false;
+	}
+}
+
 /* Parses a string literal at ps->p (which points at the quote). */
 static char *
 parse_string(parser *ps)
@@ -121,74 +201,13 @@ parse_string(parser *ps)
 		}
 		if (ps->p >= ps->end)
 			break;
-		c = (unsigned char) *ps->p++;
-		switch (c)
+		if (!read_escape(ps, &b))
 		{
-			case '"':
-			case '\\':
-			case '/':
-				vbuf_putc(&b, (char) c);
-				break;
-			case 'b':
-				vbuf_putc(&b, '\b');
-				break;
-			case 'f':
-				vbuf_putc(&b, '\f');
-				break;
-			case 'n':
-				vbuf_putc(&b, '\n');
-				break;
-			case 'r':
-				vbuf_putc(&b, '\r');
-				break;
-			case 't':
-				vbuf_putc(&b, '\t');
-				break;
-			case 'u':
-				{
-					unsigned	cp,
-								lo;
-
-					if (!read_hex4(ps, &cp))
-					{
-						fail(ps, "bad \\u escape");
-						goto bad;
-					}
-					if (cp >= 0xD800 && cp <= 0xDBFF)
-					{
-						if (ps->end - ps->p < 6 || ps->p[0] != '\\' || ps->p[1] != 'u')
-						{
-							fail(ps, "unpaired surrogate");
-							goto bad;
-						}
-						ps->p += 2;
-						if (!read_hex4(ps, &lo) || lo < 0xDC00 || lo > 0xDFFF)
-						{
-							fail(ps, "unpaired surrogate");
-							goto bad;
-						}
-						cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-					}
-					else if (cp >= 0xDC00 && cp <= 0xDFFF)
-					{
-						fail(ps, "unpaired surrogate");
-						goto bad;
-					}
-					if (cp == 0)
-					{
-						fail(ps, "NUL character in string");
-						goto bad;
-					}
-					put_utf8(&b, cp);
-					break;
-				}
-			default:
-				fail(ps, "bad escape in string");
-				goto bad;
+			vbuf_free(&b);
+			return NULL;
 		}
 	}
 	fail(ps, "unterminated string");
-bad:
 	vbuf_free(&b);
 	return NULL;
 }

@@ -6,7 +6,8 @@
 # EC2) are not sent; their JSON is parsed and checked instead. Every JSON
 # document the docs give is parsed; the IAM policy is compared with the calls
 # vtp makes, which this test derives from the C source (src/aws/s3.c, s3list.c,
-# sqs.c and their callers), on the resources it makes them on. Then a vtp
+# sqs.c, the request machinery in s3_request.c, and their callers), on the
+# resources it makes them on. Then a vtp
 # node configured as docs/install.md says, on the queues and buckets the docs
 # made, publishes the video the docs upload (its S3 notification is the one
 # emulated step: the emulator sends none). And every reason code the code can
@@ -301,7 +302,7 @@ sub call_args
 	return @out;
 }
 
-my %wrap = map { c_functions($_) } qw(src/aws/s3.c src/aws/s3list.c src/aws/sqs.c);
+my %wrap = map { c_functions($_) } qw(src/aws/s3_request.c src/aws/s3.c src/aws/s3list.c src/aws/sqs.c);
 
 # the AWS operations each wrapper makes itself
 my %ops;
@@ -312,9 +313,9 @@ for my $n (sort keys %wrap)
 	{
 		$ops{$n}{"sqs:$1"} = 1 if $a->[1] =~ /^"(\w+)"$/;
 	}
-	for my $fn (qw(s3_call s3_call_if s3_cleanup_call))
+	for my $fn (qw(s3_call s3_call_if_match s3_cleanup_call))
 	{
-		next if $n =~ /^s3_(call|call_if|cleanup_call)$/;    # the primitives pass their caller's method on
+		next if $n =~ /^s3_(call|call_if_match|cleanup_call)$/;    # the primitives pass their caller's method on
 		for my $a (call_args($f->{body}, $fn))
 		{
 			my ($m, $key, $q) = ($a->[1], $a->[3], $a->[4] // 'NULL');
@@ -379,7 +380,7 @@ my %KEYSCOPE = (
 	'src/job/transfer.c:r->key' => 'videos/', 'src/pg/sql_urls.c:SPI_getvalue(tup, td, 3)' => 'videos/',
 );
 
-my @callers = grep { !m{/(s3|s3list|sqs|aws)\.c$} } (glob('src/*/*.c'), glob('bgworker/*.c'));
+my @callers = grep { !m{/(s3_request|s3|s3list|sqs|aws)\.c$} } (glob('src/*/*.c'), glob('bgworker/*.c'));
 my %callfuncs = map { my $f = $_; map { ("$f:$_->[0]" => $_->[1]) } do { my %h = c_functions($f); map { [ $_, $h{$_} ] } keys %h } } @callers;
 my (%need, @unresolved);
 

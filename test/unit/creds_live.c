@@ -159,50 +159,37 @@ env_set(const char *k, const char *v)
 		unsetenv(k);
 }
 
-int
-main(int argc, char **argv)
+/* The shared files point at a file that is not there. */
+static void
+no_files(void)
 {
-	char		path[512],
-				url[512],
-				text[4096];
-	aws_client	c,
-				c2;
-	int64_t		issued,
-				expired;
-	int			i;
-	bool		all_ok = true;
-	time_t		until;
+	char		path[512];
 
-	if (argc != 4)
-	{
-		fprintf(stderr, "usage: creds_live ENDPOINT CRED_ENDPOINT QUEUE_URL\n");
-		return 2;
-	}
-	endpoint = argv[1];
-	cred_endpoint = argv[2];
-	queue_url = argv[3];
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (mkdtemp(dir) == NULL || !getenv("AWS_ACCESS_KEY_ID") || !getenv("AWS_SECRET_ACCESS_KEY"))
-		return 2;
-	vtp_strlcpy(static_ak, getenv("AWS_ACCESS_KEY_ID"), sizeof(static_ak));
-	vtp_strlcpy(static_sk, getenv("AWS_SECRET_ACCESS_KEY"), sizeof(static_sk));
-	unsetenv("AWS_ACCESS_KEY_ID");
-	unsetenv("AWS_SECRET_ACCESS_KEY");
-	unsetenv("AWS_SESSION_TOKEN");
-	unsetenv("AWS_PROFILE");
 	snprintf(path, sizeof(path), "%s/none", dir);
 	env_set("AWS_SHARED_CREDENTIALS_FILE", path);
 	env_set("AWS_CONFIG_FILE", path);
+}
 
-	/* from here the proxy takes issued temporary keys only */
+/* From here the proxy takes issued temporary keys only: the static key is refused. */
+static void
+test_static_off(void)
+{
+	aws_client	c;
+
 	json_free(control("static=off"));
 	client(&c);
 	vtp_strlcpy(c.creds.access_key, static_ak, sizeof(c.creds.access_key));
 	vtp_strlcpy(c.creds.secret_key, static_sk, sizeof(c.creds.secret_key));
 	CHECK(!roundtrip(&c, "static key, switched off"));
 	aws_client_cleanup(&c);
+}
 
-	/* EC2: IMDSv2, token first; a tokenless IMDSv1 GET never happens */
+/* EC2: IMDSv2, token first; a tokenless IMDSv1 GET never happens. Leaves IMDS disabled. */
+static void
+test_imds(void)
+{
+	char		path[512];
+
 	env_set("AWS_EC2_METADATA_SERVICE_ENDPOINT", cred_endpoint);
 	provider_works("", "instance-metadata", "vtp-instance-role");
 	CHECK(stat_of("issued", "imds") >= 1);
@@ -210,13 +197,19 @@ main(int argc, char **argv)
 	write_file("region-only", "[default]\nregion = us-east-1\n", path, sizeof(path));
 	env_set("AWS_CONFIG_FILE", path);
 	provider_works("", "instance-metadata", "vtp-instance-role");
-	snprintf(path, sizeof(path), "%s/none", dir);
-	env_set("AWS_CONFIG_FILE", path);
+	no_files();
 	CHECK(stat_of(NULL, "imdsv1_refused") == 0);
 	env_set("AWS_EC2_METADATA_DISABLED", "true");
 	provider_fails("", "no AWS credentials");
+}
 
-	/* ECS / EKS Pod Identity: the container endpoint with its token */
+/* ECS / EKS Pod Identity: the container endpoint with its token. */
+static void
+test_container(void)
+{
+	char		path[512],
+				url[512];
+
 	snprintf(url, sizeof(url), "%s/ecs/v2/credentials/task", cred_endpoint);
 	env_set("AWS_CONTAINER_CREDENTIALS_FULL_URI", url);
 	env_set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "vtp-ecs-authorization-token");
@@ -235,8 +228,14 @@ main(int argc, char **argv)
 	env_set("AWS_CONTAINER_CREDENTIALS_FULL_URI", url);
 	provider_fails("", "must be https");
 	unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+}
 
-	/* EKS IRSA: web identity, exchanged at STS; it comes before the files */
+/* EKS IRSA: web identity, exchanged at STS; it comes before the files. */
+static void
+test_web_identity(void)
+{
+	char		path[512];
+
 	env_set("AWS_ENDPOINT_URL_STS", cred_endpoint);
 	write_file("web-token", "vtp-web-identity-token\n", path, sizeof(path));
 	env_set("AWS_WEB_IDENTITY_TOKEN_FILE", path);
@@ -246,8 +245,17 @@ main(int argc, char **argv)
 	provider_fails("", "InvalidIdentityToken");
 	unsetenv("AWS_WEB_IDENTITY_TOKEN_FILE");
 	unsetenv("AWS_ROLE_ARN");
+}
 
-	/* the files: role_arn + source_profile (signed AssumeRole), credential_source, credential_process */
+/* The files: role_arn + source_profile (signed AssumeRole), credential_source, credential_process. */
+static void
+test_files(void)
+{
+	char		path[512],
+				url[512],
+				text[4096];
+	aws_client	c;
+
 	snprintf(text, sizeof(text), "[base]\naws_access_key_id = %s\naws_secret_access_key = %s\n", static_ak, static_sk);
 	write_file("credentials", text, path, sizeof(path));
 	env_set("AWS_SHARED_CREDENTIALS_FILE", path);
@@ -281,13 +289,24 @@ main(int argc, char **argv)
 	CHECK(aws_client_use_chain(&c, "base", text, sizeof(text)) == 0);
 	CHECK(!roundtrip(&c, "static profile, switched off"));
 	aws_client_cleanup(&c);
+}
 
-	/*
-	 * Expiry mid-batch: 4-second keys from IMDS while two clients keep
-	 * working for 10 s. Each is replaced before it expires: no request
-	 * fails, none is ever sent with an expired key, and both clients follow
-	 * the one shared credential.
-	 */
+/*
+ * Expiry mid-batch: 4-second keys from IMDS while two clients keep working
+ * for 10 s. Each is replaced before it expires: no request fails, none is
+ * ever sent with an expired key, and both clients follow the one shared
+ * credential.
+ */
+static void
+test_expiry_mid_batch(aws_client *c, aws_client *c2)
+{
+	char		err[4096];
+	int64_t		issued,
+				expired;
+	int			i;
+	bool		all_ok = true;
+	time_t		until;
+
 	unsetenv("AWS_EC2_METADATA_DISABLED");
 	env_set("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
 	env_set("AWS_CONFIG_FILE", "/nonexistent");
@@ -295,16 +314,16 @@ main(int argc, char **argv)
 	aws_creds_reset();
 	issued = stat_of("issued", "imds");
 	expired = stat_of(NULL, "expired_rejections");
-	client(&c);
-	client(&c2);
-	CHECK(aws_client_use_chain(&c, "", text, sizeof(text)) == 0);
-	CHECK(aws_client_use_chain(&c2, "", text, sizeof(text)) == 0);
+	client(c);
+	client(c2);
+	CHECK(aws_client_use_chain(c, "", err, sizeof(err)) == 0);
+	CHECK(aws_client_use_chain(c2, "", err, sizeof(err)) == 0);
 	until = time(NULL) + 10;
 	for (i = 0; time(NULL) < until; i++)
 	{
 		struct timespec ts = {0, 200 * 1000 * 1000};
 
-		if (!roundtrip(i % 2 ? &c2 : &c, "mid-batch"))
+		if (!roundtrip(i % 2 ? c2 : c, "mid-batch"))
 			all_ok = false;
 		nanosleep(&ts, NULL);
 	}
@@ -312,27 +331,69 @@ main(int argc, char **argv)
 	CHECK(i >= 20);
 	CHECK(stat_of("issued", "imds") - issued >= 3);
 	CHECK(stat_of(NULL, "expired_rejections") == expired);
-	CHECK(strcmp(c.creds.access_key, c2.creds.access_key) == 0);
+	CHECK(strcmp(c->creds.access_key, c2->creds.access_key) == 0);
+}
 
-	/*
-	 * Revoked early (an expired key AWS refuses before the cache thinks it
-	 * should): ExpiredToken, fetched anew, the request succeeds without a
-	 * retry budget (max_retries 0).
-	 */
+/*
+ * Revoked early (an expired key AWS refuses before the cache thinks it
+ * should): ExpiredToken, fetched anew, the request succeeds without a retry
+ * budget (max_retries 0).
+ */
+static void
+test_revoked(aws_client *c)
+{
+	int64_t		expired;
+
 	json_free(control("lifetime=3600"));
 	aws_creds_reset();
-	CHECK(roundtrip(&c, "before revoke"));
+	CHECK(roundtrip(c, "before revoke"));
 	json_free(control("revoke=1"));
 	expired = stat_of(NULL, "expired_rejections");
-	CHECK(roundtrip(&c, "after revoke"));
+	CHECK(roundtrip(c, "after revoke"));
 	CHECK(stat_of(NULL, "expired_rejections") == expired + 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	char		cmd[512];
+	aws_client	c,
+				c2;
+
+	if (argc != 4)
+	{
+		fprintf(stderr, "usage: creds_live ENDPOINT CRED_ENDPOINT QUEUE_URL\n");
+		return 2;
+	}
+	endpoint = argv[1];
+	cred_endpoint = argv[2];
+	queue_url = argv[3];
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (mkdtemp(dir) == NULL || !getenv("AWS_ACCESS_KEY_ID") || !getenv("AWS_SECRET_ACCESS_KEY"))
+		return 2;
+	vtp_strlcpy(static_ak, getenv("AWS_ACCESS_KEY_ID"), sizeof(static_ak));
+	vtp_strlcpy(static_sk, getenv("AWS_SECRET_ACCESS_KEY"), sizeof(static_sk));
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unsetenv("AWS_SESSION_TOKEN");
+	unsetenv("AWS_PROFILE");
+	no_files();
+
+	/* in this order: each leaves the environment the next expects */
+	test_static_off();
+	test_imds();
+	test_container();
+	test_web_identity();
+	test_files();
+	test_expiry_mid_batch(&c, &c2);
+	test_revoked(&c);
 	aws_client_cleanup(&c);
 	aws_client_cleanup(&c2);
 
 	json_free(control("static=on"));
 	aws_creds_reset();
-	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-	if (system(path) != 0)
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
 	curl_global_cleanup();
 	printf("creds_live: %d passed, %d failed\n", unit_passed, unit_failed);

@@ -45,20 +45,15 @@ test_creds(void)
 	aws_creds_reset();
 }
 
-/* The documents providers answer with, times, and the rules around them. */
-void
-test_creds_docs(void)
+/* The AWS INI files: config files name "[profile NAME]", and "[default]" only for default. */
+static void
+docs_ini(void)
 {
-	sigv4_creds c;
-	long		t,
-				exp;
-	char		err[256];
 	char	   *v;
 	const char *conf =
 	"[default]\nregion = eu-west-1\n[profile app]\nrole_arn = arn:aws:iam::1:role/vtp\nsource_profile = base\n"
 	"s3 =\n  max_concurrent_requests = 4\n[app]\nrole_arn = wrong-section\n";
 
-	/* config files: "[profile NAME]", and "[default]" only for default */
 	v = aws_ini_get(conf, "app", true, "role_arn");
 	CHECK_STR(v, "arn:aws:iam::1:role/vtp");
 	free(v);
@@ -70,6 +65,12 @@ test_creds_docs(void)
 	free(v);
 	CHECK(aws_ini_get(conf, "app", true, "max_concurrent_requests") == NULL);	/* nested, not the profile's */
 	CHECK(aws_ini_has(conf, "app", true) && !aws_ini_has(conf, "nope", true));
+}
+
+static void
+docs_iso8601(void)
+{
+	long		t;
 
 	CHECK(aws_parse_iso8601("2026-12-02T05:00:00Z", &t) && t == 1796187600L);
 	CHECK(aws_parse_iso8601("2026-12-02T05:00:00.123Z", &t) && t == 1796187600L);
@@ -77,64 +78,69 @@ test_creds_docs(void)
 	CHECK(!aws_parse_iso8601("2026-12-02 05:00:00", &t));
 	CHECK(!aws_parse_iso8601("2026-13-02T05:00:00Z", &t));
 	CHECK(!aws_parse_iso8601("2026-12-02T05:00:00Zjunk", &t));
+}
 
-	/* IMDS and the container endpoint */
-	{
-		const char *imds = "{\"Code\":\"Success\",\"LastUpdated\":\"2026-12-02T04:00:00Z\",\"Type\":\"AWS-HMAC\","
-		"\"AccessKeyId\":\"ASIAX\",\"SecretAccessKey\":\"sec\",\"Token\":\"tok\",\"Expiration\":\"2026-12-02T05:00:00Z\"}";
+/* JSON documents: IMDS and the container endpoint; credential_process (Version 1, no Expiration = static). */
+static void
+docs_json(void)
+{
+	sigv4_creds c;
+	long		exp;
+	char		err[256];
+	const char *imds = "{\"Code\":\"Success\",\"LastUpdated\":\"2026-12-02T04:00:00Z\",\"Type\":\"AWS-HMAC\","
+	"\"AccessKeyId\":\"ASIAX\",\"SecretAccessKey\":\"sec\",\"Token\":\"tok\",\"Expiration\":\"2026-12-02T05:00:00Z\"}";
+	const char *bad = "{\"Code\":\"AssumeRoleUnauthorizedAccess\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"SECRETX\"}";
+	const char *p = "{\"Version\": 1, \"AccessKeyId\":\"AKP\",\"SecretAccessKey\":\"SKP\",\"SessionToken\":\"STP\"}";
+	const char *p2 = "{\"Version\": 2, \"AccessKeyId\":\"AKP\",\"SecretAccessKey\":\"SKP\"}";
+	const char *p3 = "{\"AccessKeyId\":\"AKP\",\"SecretAccessKey\":\"SKP\"}";
 
-		CHECK(aws_creds_from_json(imds, strlen(imds), &c, &exp, err, sizeof(err)) == 0);
-		CHECK_STR(c.access_key, "ASIAX");
-		CHECK_STR(c.session_token, "tok");
-		CHECK(exp == 1796187600L);
-	}
-	{
-		const char *bad = "{\"Code\":\"AssumeRoleUnauthorizedAccess\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"SECRETX\"}";
+	CHECK(aws_creds_from_json(imds, strlen(imds), &c, &exp, err, sizeof(err)) == 0);
+	CHECK_STR(c.access_key, "ASIAX");
+	CHECK_STR(c.session_token, "tok");
+	CHECK(exp == 1796187600L);
+	CHECK(aws_creds_from_json(bad, strlen(bad), &c, &exp, err, sizeof(err)) == -1 && strstr(err, "AssumeRoleUnauthorizedAccess"));
+	CHECK(strstr(err, "SECRETX") == NULL && c.secret_key[0] == '\0');
 
-		CHECK(aws_creds_from_json(bad, strlen(bad), &c, &exp, err, sizeof(err)) == -1 && strstr(err, "AssumeRoleUnauthorizedAccess"));
-		CHECK(strstr(err, "SECRETX") == NULL && c.secret_key[0] == '\0');
-	}
-	/* credential_process: Version 1, SessionToken, no Expiration = static */
-	{
-		const char *p = "{\"Version\": 1, \"AccessKeyId\":\"AKP\",\"SecretAccessKey\":\"SKP\",\"SessionToken\":\"STP\"}";
-		const char *p2 = "{\"Version\": 2, \"AccessKeyId\":\"AKP\",\"SecretAccessKey\":\"SKP\"}";
+	CHECK(aws_creds_from_process(p, strlen(p), &c, &exp, err, sizeof(err)) == 0 && exp == 0);
+	CHECK_STR(c.session_token, "STP");
+	CHECK(aws_creds_from_process(p2, strlen(p2), &c, &exp, err, sizeof(err)) == -1 && strstr(err, "Version"));
+	CHECK(aws_creds_from_process(p3, strlen(p3), &c, &exp, err, sizeof(err)) == -1 && strstr(err, "Version"));
+	CHECK(aws_creds_from_json("not json SKP", 12, &c, &exp, err, sizeof(err)) == -1 && strstr(err, "SKP") == NULL);
+	CHECK(aws_creds_from_json("{\"AccessKeyId\":\"A\"}", 18, &c, &exp, err, sizeof(err)) == -1);
+}
 
-		const char *p3 = "{\"AccessKeyId\":\"AKP\",\"SecretAccessKey\":\"SKP\"}";
+/* STS answers: credentials, an error, a token too long to hold. */
+static void
+docs_sts(void)
+{
+	sigv4_creds c;
+	long		exp;
+	char		err[256];
+	const char *ok = "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
+	"<AccessKeyId>ASIAW</AccessKeyId><SecretAccessKey>sw</SecretAccessKey><SessionToken>t&amp;w</SessionToken>"
+	"<Expiration>2026-12-02T05:00:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
+	const char *no = "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code>"
+	"<Message>Incorrect token audience</Message></Error></ErrorResponse>";
+	char	   *big = malloc(6000);
+	char	   *doc = malloc(7000);
 
-		CHECK(aws_creds_from_process(p, strlen(p), &c, &exp, err, sizeof(err)) == 0 && exp == 0);
-		CHECK_STR(c.session_token, "STP");
-		CHECK(aws_creds_from_process(p2, strlen(p2), &c, &exp, err, sizeof(err)) == -1 && strstr(err, "Version"));
-		CHECK(aws_creds_from_process(p3, strlen(p3), &c, &exp, err, sizeof(err)) == -1 && strstr(err, "Version"));
-		CHECK(aws_creds_from_json("not json SKP", 12, &c, &exp, err, sizeof(err)) == -1 && strstr(err, "SKP") == NULL);
-		CHECK(aws_creds_from_json("{\"AccessKeyId\":\"A\"}", 18, &c, &exp, err, sizeof(err)) == -1);
-	}
-	/* STS */
-	{
-		const char *ok = "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
-		"<AccessKeyId>ASIAW</AccessKeyId><SecretAccessKey>sw</SecretAccessKey><SessionToken>t&amp;w</SessionToken>"
-		"<Expiration>2026-12-02T05:00:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
-		const char *no = "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code>"
-		"<Message>Incorrect token audience</Message></Error></ErrorResponse>";
+	CHECK(aws_creds_from_sts(ok, &c, &exp, err, sizeof(err)) == 0 && exp == 1796187600L);
+	CHECK_STR(c.session_token, "t&w");
+	CHECK(aws_creds_from_sts(no, &c, &exp, err, sizeof(err)) == -1 && strstr(err, "InvalidIdentityToken"));
+	/* a token longer than vtp can hold is refused, not cut */
+	memset(big, 'T', 5000);
+	big[5000] = '\0';
+	snprintf(doc, 7000, "<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey>"
+			 "<SessionToken>%s</SessionToken><Expiration>2026-12-02T05:00:00Z</Expiration></Credentials>", big);
+	CHECK(aws_creds_from_sts(doc, &c, &exp, err, sizeof(err)) == -1 && strstr(err, "too long"));
+	free(big);
+	free(doc);
+}
 
-		CHECK(aws_creds_from_sts(ok, &c, &exp, err, sizeof(err)) == 0 && exp == 1796187600L);
-		CHECK_STR(c.session_token, "t&w");
-		CHECK(aws_creds_from_sts(no, &c, &exp, err, sizeof(err)) == -1 && strstr(err, "InvalidIdentityToken"));
-		{
-			/* a token longer than vtp can hold is refused, not cut */
-			char	   *big = malloc(6000);
-			char	   *doc = malloc(7000);
-
-			memset(big, 'T', 5000);
-			big[5000] = '\0';
-			snprintf(doc, 7000, "<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey>"
-					 "<SessionToken>%s</SessionToken><Expiration>2026-12-02T05:00:00Z</Expiration></Credentials>", big);
-			CHECK(aws_creds_from_sts(doc, &c, &exp, err, sizeof(err)) == -1 && strstr(err, "too long"));
-			free(big);
-			free(doc);
-		}
-	}
-
-	/* refresh: 5 minutes before for long lives, a quarter of a short one */
+/* Refresh: 5 minutes before for long lives, a quarter of a short one; which container URIs are allowed. */
+static void
+docs_refresh_and_uris(void)
+{
 	CHECK(aws_creds_refresh_at(1000, 1000 + 21600) == 1000 + 21600 - 300);
 	CHECK(aws_creds_refresh_at(1000, 1008) == 1006);
 	CHECK(aws_creds_refresh_at(1000, 0) == 0);
@@ -154,6 +160,17 @@ test_creds_docs(void)
 	CHECK(!aws_container_uri_allowed("http://localhost:x@evil.example/"));
 	CHECK(aws_container_uri_allowed("http://LOCALHOST/creds"));
 	CHECK(aws_container_uri_allowed("http://[::1]:8080/creds"));
+}
+
+/* The documents providers answer with, times, and the rules around them. */
+void
+test_creds_docs(void)
+{
+	docs_ini();
+	docs_iso8601();
+	docs_json();
+	docs_sts();
+	docs_refresh_and_uris();
 }
 
 static bool

@@ -1,0 +1,102 @@
+/*
+ * aws_parse.c — the AWS client's pure text parsing, each written once: values
+ * out of S3's and STS's XML answers, ETags without their quotes, endpoint
+ * URLs split into what a request needs, region names (no PostgreSQL, no
+ * network; unit-tested in test/unit/test_aws_xml.c).
+ */
+#include "aws.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "vtp_assert.h"
+
+bool
+aws_xml_value(const char *xml, const char *tag, char *out, size_t outlen)
+{
+	char		open[128],
+				close[130];
+	const char *s,
+			   *e;
+	size_t		o = 0;
+
+	if (xml == NULL || outlen == 0)
+		return false;
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	s = strstr(xml, open);
+	if (s == NULL)
+		return false;
+	s += strlen(open);
+	e = strstr(s, close);
+	if (e == NULL)
+		return false;
+	while (s < e && o + 1 < outlen)
+	{
+		if (*s == '&')
+		{
+			static const struct
+			{
+				const char *ent;
+				char		ch;
+			}			ents[] = {{"&quot;", '"'}, {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&apos;", '\''}, {"&#34;", '"'}, {"&#39;", '\''}};
+			size_t		i;
+			bool		done = false;
+
+			for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++)
+				if (strncmp(s, ents[i].ent, strlen(ents[i].ent)) == 0)
+				{
+					out[o++] = ents[i].ch;
+					s += strlen(ents[i].ent);
+					done = true;
+					break;
+				}
+			if (done)
+				continue;
+		}
+		out[o++] = *s++;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+/* Blanks and quotes around an ETag: S3 quotes it, in headers and in XML alike. */
+#define ETAG_TRIM " \t\r\n\""
+
+size_t
+aws_etag_unquote(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t		n;
+
+	VTP_ASSERT(outlen > 0);
+	while (len > 0 && strchr(ETAG_TRIM, *s) != NULL && *s != '\0')
+	{
+		s++;
+		len--;
+	}
+	while (len > 0 && strchr(ETAG_TRIM, s[len - 1]) != NULL && s[len - 1] != '\0')
+		len--;
+	n = len < outlen - 1 ? len : outlen - 1;
+	memmove(out, s, n);			/* out may be s itself */
+	out[n] = '\0';
+	return n;
+}
+
+void
+aws_endpoint_parse(const char *url, vbuf *base, vbuf *host)
+{
+	const char *hs = strstr(url, "://");
+	size_t		n = strlen(url);
+
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	vbuf_append(base, url, n);
+	hs = hs ? hs + 3 : url;
+	vbuf_append(host, hs, strcspn(hs, "/"));
+}
+
+bool
+aws_region_ok(const char *region)
+{
+	return region[0] != '\0' && strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(region);
+}
