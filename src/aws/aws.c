@@ -135,7 +135,7 @@ on_header(char *buf, size_t size, size_t nitems, void *arg)
 	size_t		n = size * nitems;
 
 	if (n > 5 && strncasecmp(buf, "etag:", 5) == 0)
-		aws_etag_unquote(buf + 5, n - 5, x->resp->etag, sizeof(x->resp->etag));
+		vtp_etag_unquote(buf + 5, n - 5, x->resp->etag, sizeof(x->resp->etag));
 	else if (n > 15 && strncasecmp(buf, "content-length:", 15) == 0)
 		x->resp->content_length = strtoll(buf + 15, NULL, 10);
 	return n;

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "names.h"
 #include "sigv4.h"
 
 typedef struct aws_client
@@ -124,13 +125,6 @@ extern void aws_error_set(aws_error *err, long http_status, const char *code, bo
 
 /* Value of the first <tag>…</tag> in xml, entities decoded, cut to outlen. */
 extern bool aws_xml_value(const char *xml, const char *tag, char *out, size_t outlen);
-
-/*
- * The len bytes of s as an ETag without the quotes and blanks around it (a
- * header's value, an XML element's text) into out, cut to outlen; out may be
- * s. Returns the length written.
- */
-extern size_t aws_etag_unquote(const char *s, size_t len, char *out, size_t outlen);
 
 /*
  * An endpoint URL split for a request: base is the URL without trailing '/'

@@ -60,28 +60,6 @@ aws_xml_value(const char *xml, const char *tag, char *out, size_t outlen)
 	return true;
 }
 
-/* Blanks and quotes around an ETag: S3 quotes it, in headers and in XML alike. */
-#define ETAG_TRIM " \t\r\n\""
-
-size_t
-aws_etag_unquote(const char *s, size_t len, char *out, size_t outlen)
-{
-	size_t		n;
-
-	VTP_ASSERT(outlen > 0);
-	while (len > 0 && strchr(ETAG_TRIM, *s) != NULL && *s != '\0')
-	{
-		s++;
-		len--;
-	}
-	while (len > 0 && strchr(ETAG_TRIM, s[len - 1]) != NULL && s[len - 1] != '\0')
-		len--;
-	n = len < outlen - 1 ? len : outlen - 1;
-	memmove(out, s, n);			/* out may be s itself */
-	out[n] = '\0';
-	return n;
-}
-
 void
 aws_endpoint_parse(const char *url, vbuf *base, vbuf *host)
 {

@@ -240,7 +240,7 @@ s3_stream_finish(s3_stream *st, char *etag, size_t etaglen, aws_error *err)
 
 		if (!aws_xml_value(resp.body.data, "ETag", e, sizeof(e)))
 			e[0] = '\0';
-		aws_etag_unquote(e, strlen(e), etag, etaglen);
+		vtp_etag_unquote(e, strlen(e), etag, etaglen);
 	}
 	st->done = true;
 	rc = 0;

@@ -68,7 +68,7 @@ element_value(const char *el, size_t len, const char *tag, char *out, size_t out
 static char *
 unquoted(char *s, size_t size)
 {
-	aws_etag_unquote(s, strlen(s), s, size);
+	vtp_etag_unquote(s, strlen(s), s, size);
 	return vtp_strdup(s);
 }
 

@@ -10,6 +10,8 @@
 
 #include <openssl/rand.h>
 
+#include "vtp_assert.h"
+
 void
 vtp_uuid_v4(char out[VTP_UUID_SIZE])
 {
@@ -400,4 +402,26 @@ vtp_escape_name(const char *s, char *out, size_t outlen)
 		left -= n;
 	}
 	out[o] = '\0';
+}
+
+/* Blanks and quotes around an ETag: S3 quotes it, in headers and in XML alike. */
+#define ETAG_TRIM " \t\r\n\""
+
+size_t
+vtp_etag_unquote(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t		n;
+
+	VTP_ASSERT(outlen > 0);
+	while (len > 0 && strchr(ETAG_TRIM, *s) != NULL && *s != '\0')
+	{
+		s++;
+		len--;
+	}
+	while (len > 0 && strchr(ETAG_TRIM, s[len - 1]) != NULL && s[len - 1] != '\0')
+		len--;
+	n = len < outlen - 1 ? len : outlen - 1;
+	memmove(out, s, n);			/* out may be s itself */
+	out[n] = '\0';
+	return n;
 }

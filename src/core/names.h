@@ -79,4 +79,12 @@ extern void vtp_escape_name(const char *s, char *out, size_t outlen);
 /* Length of the valid UTF-8 sequence at p (n bytes left: at least 1), or 0 if invalid (overlong, surrogate, past U+10FFFF, cut). */
 extern size_t vtp_utf8_len(const unsigned char *p, size_t n);
 
+/*
+ * The len bytes of s as an ETag without the quotes and blanks around it (a
+ * header's value, an XML element's text) into out, cut to outlen; out may be
+ * s. Returns the length written.
+ */
+extern size_t vtp_etag_unquote(const char *s, size_t len, char *out, size_t outlen);
+
+
 #endif

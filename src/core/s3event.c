@@ -120,22 +120,13 @@ sequencer_error(const char *s)
 	return NULL;
 }
 
-/* Strip surrounding quotes that some producers leave on ETags. */
+/* Strip the quotes (and blanks) that some producers leave around ETags: vtp_etag_unquote. */
 static char *
 clean_etag(const char *s)
 {
-	size_t		n;
-	char	   *d;
+	char	   *d = vtp_strdup(s);
 
-	if (s == NULL)
-		return vtp_strdup(NULL);
-	n = strlen(s);
-	if (n >= 2 && s[0] == '"' && s[n - 1] == '"')
-		d = strndup(s + 1, n - 2);
-	else
-		d = strdup(s);
-	if (d == NULL)
-		abort();
+	vtp_etag_unquote(d, strlen(d), d, strlen(d) + 1);
 	return d;
 }
 

@@ -30,17 +30,17 @@ test_etag_unquote(void)
 	char		inplace[] = "\"\"abc\"\"";
 
 	/* a header's value: only len bytes are read, blanks, CRLF and quotes go */
-	CHECK(aws_etag_unquote(hdr, strcspn(hdr, "C"), v, sizeof(v)) == 34);
+	CHECK(vtp_etag_unquote(hdr, strcspn(hdr, "C"), v, sizeof(v)) == 34);
 	CHECK_STR(v, "d41d8cd98f00b204e9800998ecf8427e-2");
-	CHECK(aws_etag_unquote("\"x-2\"", 5, v, sizeof(v)) == 3);
+	CHECK(vtp_etag_unquote("\"x-2\"", 5, v, sizeof(v)) == 3);
 	CHECK_STR(v, "x-2");
-	aws_etag_unquote("abc", 3, v, sizeof(v));
+	vtp_etag_unquote("abc", 3, v, sizeof(v));
 	CHECK_STR(v, "abc");		/* unquoted stays as it is */
-	aws_etag_unquote("\"\"", 2, v, sizeof(v));
+	vtp_etag_unquote("\"\"", 2, v, sizeof(v));
 	CHECK_STR(v, "");
-	aws_etag_unquote("\"abcdef\"", 8, v, 4);
+	vtp_etag_unquote("\"abcdef\"", 8, v, 4);
 	CHECK_STR(v, "abc");		/* cut to the buffer, terminated */
-	aws_etag_unquote(inplace, strlen(inplace), inplace, sizeof(inplace));
+	vtp_etag_unquote(inplace, strlen(inplace), inplace, sizeof(inplace));
 	CHECK_STR(inplace, "abc");	/* in place */
 }
 
