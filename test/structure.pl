@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # structure.pl — the shape of the tree, checked (issue 12's "done when"):
 #   1. no #include "../…": rooms are reached by -I (Makefile's VTP_INC)
-#   2. no C file over 500 lines (sources, headers and C tests alike)
+#   2. no file over 500 lines: C sources, headers and C tests, and the test
+#      and build scripts (Perl, JavaScript, shell); SQL scripts and docs aside
 #   3. no function over 80 lines, other than the table-like GUC definitions
 #      listed in %LONG_OK below with why
 #   4. no two files that call each other (from nm: a symbol one object
@@ -24,6 +25,16 @@ my %LONG_OK = map { $_ => 1 } qw();
 my @bad;
 my @c_files = grep { -f } map { glob($_) } qw(src/*/*.c src/*/*.h bgworker/*.c bgworker/*.h
   transcoder/*.c transcoder/*.h test/*/*.c test/*/*.h);
+
+my @script_files = grep { -f } map { glob($_) } qw(test/t/*.pl test/perl/*.pm test/*.pl test/emulator/*.mjs
+  scripts/*.sh scripts/*/*.sh .ci/run Makefile);
+for my $f (@script_files)
+{
+	open(my $fh, '<', $f) or die "$f: $!";
+	my $n = () = <$fh>;
+	close $fh;
+	push @bad, sprintf("%s has %d lines (at most %d)", $f, $n, $MAX_FILE) if $n > $MAX_FILE;
+}
 
 # 1, 2, 5
 for my $f (@c_files)
@@ -118,5 +129,5 @@ if (@bad)
 	printf "structure: %d finding(s)\n", scalar @bad;
 	exit 1;
 }
-printf "structure: %d C files, %d objects: no ../ include, none over %d lines, no function over %d, no two files calling each other, no make warning\n",
-  scalar @c_files, scalar @objs, $MAX_FILE, $MAX_FUNC;
+printf "structure: %d C files, %d scripts, %d objects: no ../ include, none over %d lines, no function over %d, no two files calling each other, no make warning\n",
+  scalar @c_files, scalar @script_files, scalar @objs, $MAX_FILE, $MAX_FUNC;

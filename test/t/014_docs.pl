@@ -22,6 +22,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use VtpTest;
+use VtpSource;
 
 my $AWS = -x '/usr/bin/aws' ? '/usr/bin/aws' : undef;
 BAIL_OUT('the AWS CLI (/usr/bin/aws, Debian package awscli) is missing: run scripts/deps.sh') unless $AWS;
@@ -241,67 +242,7 @@ for my $i (0 .. $#RUNS)
 # ---------------------------------------------------------------------------
 # What vtp calls, on which resources: derived from the C source.
 
-# C comments out, string and character literals kept whole (a "//" in a URL is no comment)
-sub strip_comments
-{
-	my ($t) = @_;
-	$t =~ s{("(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')|/\*.*?\*/|//[^\n]*}{defined $1 ? $1 : ' '}gse;
-	return $t;
-}
-
-# name => {params => [names], body => text}
-sub c_functions
-{
-	my ($file) = @_;
-	my %f;
-	my $src = strip_comments(slurp_file($file));
-	while ($src =~ /^(\w+)\(([^;{]*?)\)\s*\n\{\n(.*?)\n\}/msg)
-	{
-		my ($name, $params, $body) = ($1, $2, $3);
-		my @p = map { /(\w+)\s*(?:\[\])?\s*$/ ? $1 : '' } split /,/, $params;
-		$f{$name} = { params => \@p, ptext => $params, body => $body, file => $file };
-	}
-	return %f;
-}
-
-# The arguments of each call of $name in $text: list of arrayrefs.
-sub call_args
-{
-	my ($text, $name) = @_;
-	my @out;
-	while ($text =~ /\b\Q$name\E\s*\(/g)
-	{
-		my $pos = pos($text);
-		my ($depth, $cur, @args) = (1, '');
-		while ($pos < length $text && $depth > 0)
-		{
-			my $ch = substr($text, $pos++, 1);
-			if ($ch eq '"' || $ch eq "'")
-			{
-				# a string or character literal, whole (its parentheses and commas do not count)
-				my $lit = $ch;
-				while ($pos < length $text)
-				{
-					my $c2 = substr($text, $pos++, 1);
-					$lit .= $c2;
-					if ($c2 eq '\\') { $lit .= substr($text, $pos++, 1); next; }
-					last if $c2 eq $ch;
-				}
-				$cur .= $lit;
-				next;
-			}
-			$depth++ if $ch eq '(';
-			$depth-- if $ch eq ')';
-			if ($depth == 1 && $ch eq ',') { push @args, $cur; $cur = ''; next; }
-			$cur .= $ch if $depth > 0;
-		}
-		push @args, $cur;
-		s/^\s+|\s+$//g for @args;
-		push @out, \@args;
-	}
-	return @out;
-}
-
+# (the C readers strip_comments, c_functions and call_args: test/perl/VtpSource.pm)
 my %wrap = map { c_functions($_) } qw(src/aws/s3_request.c src/aws/s3.c src/aws/s3list.c src/aws/sqs.c);
 
 # the AWS operations each wrapper makes itself
