@@ -5,7 +5,13 @@
 #ifndef VTP_WORKER_H
 #define VTP_WORKER_H
 
-#include "vtp.h"
+#include "aws_glue.h"
+#include "catalog.h"
+#include "settings.h"
+#include "slots.h"
+#include "worker_main.h"
+
+#include "storage/latch.h"
 
 extern void vtp_worker_start(const char *role, const char *activity);
 extern void vtp_worker_wait(long ms);
