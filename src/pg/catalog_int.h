@@ -36,8 +36,10 @@ extern char *catalog_col(int row, int c);
 /* Column c of result row as text into buf ("" for NULL). */
 extern void catalog_col_copy(int row, int c, char *buf, size_t len);
 
-/* Column c of result row as an int, an int64 (0 for NULL). */
+/* Column c of result row as an int (0 for NULL). */
 extern int	catalog_col_int(int row, int c);
+
+/* Column c of result row as an int64 (0 for NULL). */
 extern int64 catalog_col_int64(int row, int c);
 
 /* Column c of result row, a boolean, is true (false for NULL). */
