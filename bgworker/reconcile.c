@@ -19,6 +19,7 @@
 #include "worker.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include "miscadmin.h"
 #include "postmaster/interrupt.h"
 #include "storage/latch.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/wait_event.h"
 
@@ -34,6 +36,13 @@
 
 #define TRASH_BATCH 100
 #define SCRATCH_MIN_AGE 600		/* a directory younger than this may be a claim in progress */
+
+/* The reconciler's GUCs (vtp_reconcile_init, at the end). */
+static int	vtp_reconcile_interval_s = 60;
+static int	vtp_task_resend_after_s = 15 * 60;
+static int	vtp_orphan_object_age_s = 10 * 60;
+static int	vtp_stale_upload_age_s = 24 * 3600;
+static int	vtp_failed_retention_s = 7 * 86400;
 
 static void
 expire_leases(void)
@@ -393,4 +402,19 @@ vtp_reconcile_main(Datum arg)
 
 	vtp_worker_start("reconcile", "starting");
 	vtp_worker_loop(&def);
+}
+
+void
+vtp_reconcile_init(void)
+{
+	DefineCustomIntVariable("vtp.reconcile_interval", "How often the reconciler looks for stuck, lost and orphaned work.",
+							NULL, &vtp_reconcile_interval_s, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.task_resend_after", "A Pending video whose task went out this long ago, untouched since, gets a new task when the tasks queue has none waiting.",
+							NULL, &vtp_task_resend_after_s, 15 * 60, 1, 86400 * 7, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.orphan_object_age", "An object under the upload prefix that no video knows is ingested once it is this old (its notification was lost).",
+							NULL, &vtp_orphan_object_age_s, 10 * 60, 1, 86400 * 30, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.stale_upload_age", "Incomplete multipart uploads older than this are aborted in the temp and output buckets.",
+							NULL, &vtp_stale_upload_age_s, 24 * 3600, 1, 86400 * 30, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.failed_retention", "How long the original of a Failed video is kept for vtp_retry (0 = for ever).",
+							NULL, &vtp_failed_retention_s, 7 * 86400, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 }

@@ -21,9 +21,10 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include <limits.h>
+
 #include <curl/curl.h>
 
-#include "catalog_upload.h"
 #include "http.h"
 
 /* an HTTP thread waits DB_TIMEOUT_MS (http.c) for its answer; a statement never takes longer than this */
@@ -31,6 +32,19 @@
 #define ANSWER_LOCK_TIMEOUT "10s"	/* one lock wait (a DBA's LOCK, a long ALTER) */
 #define REFUSALS_LOG_INTERVAL_MS 10000
 #define VTP_S3_MAX_PARTS 10000	/* S3's most parts in one multipart upload (s3_int.h's S3_MAX_PARTS) */
+
+/* The upload endpoint's GUCs (vtp_upload_init, at the end). */
+static char *vtp_upload_listen = NULL;
+static int	vtp_upload_max_mb = 10240;
+static int	vtp_upload_max_concurrent = 8;
+static int	vtp_upload_idle_timeout_s = 30;
+/* its limits (issue 10) */
+static int	vtp_upload_max_per_address = 8;
+static int	vtp_upload_header_timeout_s = 10;
+static int	vtp_upload_min_rate_kb = 16;
+static int	vtp_upload_rate_window_s = 30;
+static int	vtp_upload_auth_max_failures = 10;
+static int	vtp_upload_auth_window_s = 60;
 
 static upload_server srv;
 static MemoryContext request_cxt;
@@ -315,4 +329,37 @@ vtp_upload_main(Datum arg)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	def.sock = srv.q.wake_fd;	/* an HTTP thread queued a request */
 	vtp_worker_loop(&def);		/* SIGTERM: exits, stop_http runs first */
+}
+
+void
+vtp_upload_init(void)
+{
+	DefineCustomStringVariable("vtp.upload_listen", "host:port of the HTTP upload endpoint; empty disables it.", NULL,
+							   &vtp_upload_listen, "", PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.upload_max_bytes", "Largest upload the HTTP endpoint accepts (413 beyond).",
+							NULL, &vtp_upload_max_mb, 10240, 1, INT_MAX / 2, PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.upload_max_concurrent", "Uploads the HTTP endpoint streams at once (503 with Retry-After beyond).",
+							NULL, &vtp_upload_max_concurrent, 8, 1, 1000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.upload_idle_timeout", "An upload connection that sends nothing for this long is closed.",
+							NULL, &vtp_upload_idle_timeout_s, 30, 1, 3600, PGC_POSTMASTER, GUC_UNIT_S, NULL, NULL, NULL);
+	/* the upload endpoint's limits (issue 10) */
+	DefineCustomIntVariable("vtp.upload_max_per_address", "Connections the HTTP endpoint holds at once from one client address (an IPv6 /64 counts as one); 0 = no limit.",
+							NULL, &vtp_upload_max_per_address, 8, 0, 100000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.upload_header_timeout", "A connection must send its request line and headers within this long, however it trickles; 0 = off.",
+							NULL, &vtp_upload_header_timeout_s, 10, 0, 3600, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.upload_min_rate", "Least request body per second (averaged over vtp.upload_rate_window) before the upload is cut off; 0 = off.",
+							NULL, &vtp_upload_min_rate_kb, 16, 0, INT_MAX / 1024, PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.upload_rate_window", "Window over which vtp.upload_min_rate is averaged.",
+							NULL, &vtp_upload_rate_window_s, 30, 1, 3600, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.upload_auth_max_failures", "Failed bearer tokens from one address within vtp.upload_auth_window before it gets 429; 0 = off.",
+							NULL, &vtp_upload_auth_max_failures, 10, 0, 100000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.upload_auth_window", "Window over which failed bearer tokens are counted per address.",
+							NULL, &vtp_upload_auth_window_s, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+}
+
+/* Is the upload endpoint on (vtp.upload_listen set)? Read once GUCs are defined. */
+bool
+vtp_upload_enabled(void)
+{
+	return vtp_upload_listen != NULL && vtp_upload_listen[0] != '\0';
 }

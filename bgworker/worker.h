@@ -6,7 +6,13 @@
 #ifndef VTP_WORKER_H
 #define VTP_WORKER_H
 
-#include "vtp.h"
+#include "aws_glue.h"
+#include "catalog.h"
+#include "settings.h"
+#include "slots.h"
+#include "worker_main.h"
+
+#include "storage/latch.h"
 
 /* When the loop asks vtp_worker_ready whether the worker may work. */
 typedef enum vtp_ready_check

@@ -7,6 +7,7 @@
 #define VTP_JOB_H
 
 #include "worker.h"
+#include "transcode_settings.h"
 #include "ladder.h"
 
 typedef enum task_outcome

@@ -1,11 +1,11 @@
 /*
- * aws_glue.c — the AWS client inside PostgreSQL processes: configuration from
- * GUCs, credentials from the environment or the credentials file, transfers
+ * aws_glue.c — the AWS client inside PostgreSQL processes: its GUCs
+ * (vtp_aws_init) and configuration from them, credentials from the environment or the credentials file, transfers
  * that stop on cancel/shutdown (the callback returns an abort code; nothing
  * longjmps out of libcurl), retry sleeps that watch for postmaster death,
  * and library errors turned into ereport with a SQLSTATE.
  */
-#include "vtp.h"
+#include "aws_glue.h"
 
 #include "fmgr.h"
 #include "funcapi.h"
@@ -14,13 +14,42 @@
 #include "postmaster/interrupt.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include "creds.h"
 
+static char *vtp_aws_region = NULL;
+static char *vtp_aws_profile = NULL;
+static char *vtp_s3_endpoint = NULL;
+static char *vtp_sqs_endpoint = NULL;
+static int	vtp_request_timeout_s = 30;
+static int	vtp_aws_max_retries = 4;
+int			vtp_part_size_mb = 8;
+
 static vtp_abort_mode abort_mode = VTP_ABORT_ON_INTERRUPT;
 static volatile bool abort_requested = false;
+
+/* Credentials never live in a GUC (pg_read_all_settings reads even superuser-only ones). */
+void
+vtp_aws_init(void)
+{
+	DefineCustomStringVariable("vtp.aws_region", "AWS region used for signing and default endpoints.", NULL,
+							   &vtp_aws_region, "us-east-1", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("vtp.aws_profile", "Profile of the AWS shared credentials and config files; empty means AWS_PROFILE, else default.", NULL,
+							   &vtp_aws_profile, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("vtp.s3_endpoint", "S3 endpoint URL (path-style); empty means AWS.", NULL,
+							   &vtp_s3_endpoint, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("vtp.sqs_endpoint", "SQS endpoint URL; empty means AWS.", NULL,
+							   &vtp_sqs_endpoint, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.s3_part_size", "Multipart upload part size (S3 allows 5 MB to 5 GB).",
+							NULL, &vtp_part_size_mb, 8, 5, 5120, PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.request_timeout", "Timeout of one S3/SQS request (transfers are cut when stalled instead).",
+							NULL, &vtp_request_timeout_s, 30, 1, 3600, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("vtp.aws_max_retries", "Retries of a throttled, 5xx or network-failed S3/SQS request.",
+							NULL, &vtp_aws_max_retries, 4, 0, 20, PGC_SIGHUP, 0, NULL, NULL, NULL);
+}
 
 void
 vtp_aws_set_abort_mode(vtp_abort_mode m)
@@ -189,14 +218,6 @@ vtp_aws_ereport(int elevel, const aws_error *err, const char *what)
 			 errmsg("could not %s: %s", what, err->message),
 			 errdetail("AWS error code %s, HTTP status %ld%s.", err->code, err->http_status,
 					   err->transient ? ", transient" : "")));
-}
-
-char *
-vtp_scratch_path(void)
-{
-	if (vtp_scratch_dir && vtp_scratch_dir[0])
-		return pstrdup(vtp_scratch_dir);
-	return psprintf("%s/base/pgsql_tmp/vtp", DataDir);
 }
 
 PG_FUNCTION_INFO_V1(vtp_aws_credentials);

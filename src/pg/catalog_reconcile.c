@@ -1,12 +1,40 @@
 /*
- * catalog_reconcile.c — the statements of the reconciler: leases that ran
- * out, tasks that were lost, originals of Failed videos past their
- * retention, what a listed object is to the catalog, and the trash (S3
- * objects to delete, each only if no live video still uses it).
+ * catalog_reconcile.c — the statements of the reconciler and the trash:
+ * leases that ran out, tasks that were lost, originals of Failed videos past
+ * their retention, what a listed object is to the catalog, and the trash (S3
+ * objects to delete, each only if no live video still uses it; the
+ * transcode worker puts its video's original there once it is published).
  */
 #include "catalog_int.h"
 
 #include "catalog/pg_type.h"
+
+/* An object to delete after commit (etag NULL: whatever version is there), if no live row uses it then. */
+void
+catalog_trash(const char *bucket, const char *key, const char *etag, const char *video_id, const char *reason)
+{
+	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		v[5] = {TXT(bucket), TXT(key), etag ? TXT(etag) : (Datum) 0,
+	video_id ? TXT(video_id) : (Datum) 0, TXT(reason)};
+	char		nulls[5] = {' ', ' ', etag ? ' ' : 'n', video_id ? ' ' : 'n', ' '};
+	char	   *t = catalog_rel("vtp_trash");
+
+	/* once per object: a pass that finds it again adds nothing */
+	catalog_run(psprintf("INSERT INTO %s (bucket, key, etag, video_id, reason) "
+						 "SELECT $1, $2, $3, $4::pg_catalog.uuid, $5 WHERE NOT EXISTS "
+						 "(SELECT 1 FROM %s WHERE bucket = $1 AND key = $2 AND etag IS NOT DISTINCT FROM $3)",
+						 t, t), 5, types, v, nulls, SPI_OK_INSERT);
+}
+
+void
+catalog_source_deleted(const char *id)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		v[1] = {TXT(id)};
+
+	catalog_run(psprintf("UPDATE %s SET source_deleted_at = pg_catalog.now() WHERE id = $1::pg_catalog.uuid",
+						 catalog_rel("vtp_videos")), 1, types, v, NULL, SPI_OK_UPDATE);
+}
 
 /* Processing rows whose worker stopped renewing: back to Pending (or Failed), task re-sent. */
 int
@@ -67,6 +95,7 @@ catalog_object_state(const char *bucket, const char *key, const char *etag)
 {
 	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
 	Datum		v[3] = {TXT(bucket), TXT(key), TXT(etag)};
+	char		status[16];
 
 	if (catalog_run(psprintf("SELECT status::pg_catalog.text, source_deleted_at IS NOT NULL FROM %s "
 							 "WHERE bucket = $1 AND key = $2 AND etag = $3",
@@ -78,8 +107,8 @@ catalog_object_state(const char *bucket, const char *key, const char *etag)
 			return VTP_OBJ_DONE;
 		return VTP_OBJ_UNKNOWN;
 	}
-	if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "Published") == 0 ||
-		strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2), "t") == 0)
+	catalog_col_copy(0, 1, status, sizeof(status));
+	if (strcmp(status, "Published") == 0 || catalog_col_bool(0, 2))
 		return VTP_OBJ_DONE;
 	return VTP_OBJ_LIVE;
 }
@@ -108,14 +137,16 @@ catalog_trash_due(int limit, vtp_trash_row **rows)
 	for (i = 0; i < n; i++)
 	{
 		vtp_trash_row *r = &(*rows)[i];
+		char		action[8];
 
-		r->id = strtoll(catalog_col(i, 1), NULL, 10);
+		r->id = catalog_col_int64(i, 1);
 		r->bucket = catalog_col(i, 2);
 		r->key = catalog_col(i, 3);
 		r->etag = catalog_col(i, 4);
-		r->tries = atoi(catalog_col(i, 5));
-		r->action = strcmp(catalog_col(i, 6), "forget") == 0 ? VTP_TRASH_FORGET :
-			strcmp(catalog_col(i, 6), "wait") == 0 ? VTP_TRASH_WAIT : VTP_TRASH_DELETE;
+		r->tries = catalog_col_int(i, 5);
+		catalog_col_copy(i, 6, action, sizeof(action));
+		r->action = strcmp(action, "forget") == 0 ? VTP_TRASH_FORGET :
+			strcmp(action, "wait") == 0 ? VTP_TRASH_WAIT : VTP_TRASH_DELETE;
 	}
 	return (int) n;
 }

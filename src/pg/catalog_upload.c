@@ -8,7 +8,6 @@
 
 #include "catalog/pg_type.h"
 
-#include "catalog_upload.h"
 
 bool
 catalog_token_live(const char *token_sha256)
@@ -16,9 +15,9 @@ catalog_token_live(const char *token_sha256)
 	Oid			types[1] = {TEXTOID};
 	Datum		v[1] = {TXT(token_sha256)};
 
-	return catalog_run(psprintf("SELECT 1 FROM %s WHERE token_sha256 = $1 AND revoked_at IS NULL",
+	return catalog_select(psprintf("SELECT 1 FROM %s WHERE token_sha256 = $1 AND revoked_at IS NULL",
 								catalog_rel("vtp_tokens")),
-					   1, types, v, NULL, SPI_OK_SELECT) == 1;
+					   1, types, v, NULL, 1) == 1;
 }
 
 char *
@@ -29,7 +28,7 @@ catalog_video_json(const char *id)
 	char	   *schema = catalog_schema_quoted();
 	char	   *json;
 
-	if (catalog_run(psprintf(
+	if (catalog_select(psprintf(
 							 "SELECT pg_catalog.json_build_object("
 							 "'id', v.id, 'bucket', v.bucket, 'key', v.key, 'status', v.status, "
 							 "'attempts', v.attempts, 'progress', v.progress, 'error_code', v.error_code, "
@@ -41,7 +40,7 @@ catalog_video_json(const char *id)
 							 "FROM %s.vtp_renditions r LEFT JOIN %s.vtp_output_urls(v.id) u ON u.rendition = r.name "
 							 "WHERE r.video_id = v.id), '[]'::pg_catalog.json))::pg_catalog.text "
 							 "FROM %s.vtp_videos v WHERE v.id = $1::pg_catalog.uuid", schema, schema, schema),
-					1, types, v, NULL, SPI_OK_SELECT) != 1)
+					1, types, v, NULL, 1) != 1)
 		return NULL;
 	json = catalog_col(0, 1);
 	Assert(json != NULL);		/* json_build_object of a row is never NULL */

@@ -1,12 +1,14 @@
 /*
- * slots.c — the live state of vtp's workers in shared memory: one slot per
- * worker (role, state, video, attempt, progress, child pid, heartbeat),
- * wake-ups by role, the cancel signal a transcode worker acts on, and the
+ * slots.c — the live state of vtp's workers in shared memory: the request
+ * for it and its set-up at postmaster start (shmem hooks), one slot per
+ * worker (role, state, video, attempt, progress, child pid, heartbeat), the
+ * cancel signal a transcode worker acts on (set by wakeup.c), and the
  * vtp_worker_status() function behind the vtp_workers view (its last column,
  * sandbox, only when the SQL definition has it: 1.2 on, not 1.1). Fixed-size
- * fields only; everything durable is in tables.
+ * fields only; everything durable is in tables. A worker writes only its
+ * own slot.
  */
-#include "vtp.h"
+#include "slots.h"
 
 #include <unistd.h>
 
@@ -23,20 +25,55 @@
 
 PG_FUNCTION_INFO_V1(vtp_worker_status);
 
+VtpShared  *vtp_shared = NULL;
+
 static VtpWorkerSlot *my_slot = NULL;
 
-Size
-vtp_shmem_size(void)
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static Size
+shmem_size(void)
 {
 	return MAXALIGN(sizeof(VtpShared));
 }
 
-void
-vtp_shmem_init(VtpShared *s)
+static void
+shmem_request(void)
 {
-	memset(s, 0, sizeof(*s));
-	SpinLockInit(&s->mutex);
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(shmem_size());
 }
+
+static void
+shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	vtp_shared = ShmemInitStruct("vtp", shmem_size(), &found);
+	if (!found)
+	{
+		memset(vtp_shared, 0, sizeof(*vtp_shared));
+		SpinLockInit(&vtp_shared->mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+vtp_slots_init(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = shmem_startup;
+}
+
+/* This worker's own slot, under the mutex: it writes no other. */
+#define ASSERT_MY_SLOT() Assert(my_slot != NULL && my_slot->pid == MyProcPid)
 
 static void
 slot_detach(int code, Datum arg)
@@ -44,6 +81,7 @@ slot_detach(int code, Datum arg)
 	if (my_slot == NULL || vtp_shared == NULL)
 		return;
 	SpinLockAcquire(&vtp_shared->mutex);
+	ASSERT_MY_SLOT();
 	memset(my_slot, 0, sizeof(*my_slot));
 	SpinLockRelease(&vtp_shared->mutex);
 	my_slot = NULL;
@@ -55,6 +93,7 @@ vtp_slot_attach(const char *role, const char *name)
 	int			i;
 	TimestampTz now = GetCurrentTimestamp();
 
+	Assert(my_slot == NULL);	/* once per process */
 	SpinLockAcquire(&vtp_shared->mutex);
 	for (i = 0; i < VTP_MAX_WORKERS && my_slot == NULL; i++)
 		if (vtp_shared->slots[i].pid == 0)
@@ -76,13 +115,13 @@ vtp_slot_attach(const char *role, const char *name)
 	before_shmem_exit(slot_detach, (Datum) 0);
 }
 
-/* New state; video NULL clears the video, attempt and progress. */
 void
 vtp_slot_state(const char *state, const char *video_id, int attempt)
 {
 	if (my_slot == NULL)
 		return;
 	SpinLockAcquire(&vtp_shared->mutex);
+	ASSERT_MY_SLOT();
 	if (strcmp(my_slot->state, state) != 0)
 		my_slot->state_since = GetCurrentTimestamp();
 	strlcpy(my_slot->state, state, sizeof(my_slot->state));
@@ -111,6 +150,7 @@ vtp_slot_progress(double progress, pid_t child_pid)
 	if (my_slot == NULL)
 		return;
 	SpinLockAcquire(&vtp_shared->mutex);
+	ASSERT_MY_SLOT();
 	my_slot->progress = (float) progress;
 	my_slot->child_pid = child_pid;
 	SpinLockRelease(&vtp_shared->mutex);
@@ -122,11 +162,11 @@ vtp_slot_heartbeat(void)
 	if (my_slot == NULL)
 		return;
 	SpinLockAcquire(&vtp_shared->mutex);
+	ASSERT_MY_SLOT();
 	my_slot->heartbeat = GetCurrentTimestamp();
 	SpinLockRelease(&vtp_shared->mutex);
 }
 
-/* Was this worker asked to look at its video again (cancel, delete)? Clears the flag. */
 bool
 vtp_slot_take_cancel(void)
 {
@@ -135,70 +175,22 @@ vtp_slot_take_cancel(void)
 	if (my_slot == NULL)
 		return false;
 	SpinLockAcquire(&vtp_shared->mutex);
+	ASSERT_MY_SLOT();
 	c = my_slot->cancel;
 	my_slot->cancel = false;
 	SpinLockRelease(&vtp_shared->mutex);
 	return c;
 }
 
-/* What this worker's transcoder sandbox is, as last checked (shown in vtp_workers). */
 void
 vtp_slot_sandbox(const char *sandbox)
 {
 	if (my_slot == NULL)
 		return;
 	SpinLockAcquire(&vtp_shared->mutex);
+	ASSERT_MY_SLOT();
 	strlcpy(my_slot->sandbox, sandbox, sizeof(my_slot->sandbox));
 	SpinLockRelease(&vtp_shared->mutex);
-}
-
-/*
- * Set the latch of every worker of role (NULL: any) — with busy_only, those
- * working on a video, which are also told to check their claim now.
- */
-static void
-signal_slots(const char *role, bool busy_only)
-{
-	int			i,
-				procnos[VTP_MAX_WORKERS],
-				n = 0;
-
-	if (vtp_shared == NULL)
-		return;
-	SpinLockAcquire(&vtp_shared->mutex);
-	for (i = 0; i < VTP_MAX_WORKERS; i++)
-	{
-		VtpWorkerSlot *s = &vtp_shared->slots[i];
-
-		if (s->pid == 0 || (role && strcmp(s->role, role) != 0) || (busy_only && s->video_id[0] == '\0'))
-			continue;
-		if (busy_only)
-			s->cancel = true;
-		procnos[n++] = s->procno;
-	}
-	SpinLockRelease(&vtp_shared->mutex);
-	for (i = 0; i < n; i++)
-		SetLatch(&ProcGlobal->allProcs[procnos[i]].procLatch);
-}
-
-/* Ask every worker busy with a video to check its claim now (after vtp_cancel, vtp_delete). */
-void
-vtp_signal_busy(void)
-{
-	signal_slots(NULL, true);
-}
-
-/* Wake every worker of a role ("ingest", "reconcile"). */
-void
-vtp_wake_role(const char *role)
-{
-	signal_slots(role, false);
-}
-
-void
-vtp_wake_ingest(void)
-{
-	vtp_wake_role("ingest");
 }
 
 Datum

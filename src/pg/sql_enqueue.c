@@ -7,9 +7,11 @@
  * checked first (S3's bucket naming rules, the allowed source buckets, the
  * keys vtp accepts): a bad one is refused before any request is made.
  */
-#include "vtp.h"
+#include "aws_glue.h"
+#include "catalog.h"
+#include "settings.h"
+#include "slots.h"
 
-#include "access/xact.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -17,13 +19,6 @@
 #include "utils/uuid.h"
 
 PG_FUNCTION_INFO_V1(vtp_enqueue);
-
-/* vtp.temp_bucket is always a source; vtp.source_buckets adds others. */
-bool
-vtp_source_bucket_allowed(const char *bucket)
-{
-	return strcmp(bucket, vtp_temp_bucket) == 0 || vtp_bucket_in_list(vtp_source_buckets, bucket);
-}
 
 /* The messages vtp_api's tests know, for an empty or an over-long name. */
 static void

@@ -7,8 +7,8 @@
  * are deleted by the reconciler only if no live video uses them then.
  */
 #include "catalog_int.h"
+#include "aws_glue.h"
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -17,36 +17,6 @@
 PG_FUNCTION_INFO_V1(vtp_retry);
 PG_FUNCTION_INFO_V1(vtp_cancel);
 PG_FUNCTION_INFO_V1(vtp_delete);
-
-static int	wake_pending = 0;
-static bool callback_registered = false;
-
-static void
-at_commit(XactEvent event, void *arg)
-{
-	if (event == XACT_EVENT_COMMIT)
-	{
-		if (wake_pending & VTP_WAKE_INGEST)
-			vtp_wake_ingest();
-		if (wake_pending & VTP_WAKE_RECONCILE)
-			vtp_wake_role("reconcile");
-		if (wake_pending & VTP_WAKE_BUSY)
-			vtp_signal_busy();
-	}
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
-		wake_pending = 0;
-}
-
-void
-vtp_wake_at_commit(int what)
-{
-	if (!callback_registered)
-	{
-		RegisterXactCallback(at_commit, NULL);
-		callback_registered = true;
-	}
-	wake_pending |= what;
-}
 
 /* The row, locked: status, bucket, key, etag, original removed? ERROR 42704 if none. */
 typedef struct video_row
@@ -74,13 +44,13 @@ lock_video(Datum id, video_row *v)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("no video with id %s",
 						DatumGetCString(DirectFunctionCall1(uuid_out, id)))));
-	strlcpy(v->id, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), sizeof(v->id));
-	strlcpy(v->status, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2), sizeof(v->status));
-	v->bucket = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
-	v->key = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4));
-	v->etag = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5));
-	v->source_deleted = strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6), "t") == 0;
-	v->status_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7, &isnull);
+	catalog_col_copy(0, 1, v->id, sizeof(v->id));
+	catalog_col_copy(0, 2, v->status, sizeof(v->status));
+	v->bucket = catalog_col(0, 3);
+	v->key = catalog_col(0, 4);
+	v->etag = catalog_col(0, 5);
+	v->source_deleted = catalog_col_bool(0, 6);
+	v->status_datum = catalog_col_datum(0, 7, &isnull);
 }
 
 static void
@@ -98,7 +68,7 @@ status_datum(const char *status)
 	bool		isnull;
 
 	catalog_run(psprintf("SELECT $1::%s", catalog_rel("vtp_status")), 1, types, args, NULL, SPI_OK_SELECT);
-	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return catalog_col_datum(0, 1, &isnull);
 }
 
 Datum

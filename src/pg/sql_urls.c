@@ -2,13 +2,15 @@
  * sql_urls.c — SQL functions that hand out presigned S3 URLs:
  * vtp_create_upload() for direct uploads into the temp bucket and
  * vtp_output_urls() for a video's renditions. Signed by vtp's own SigV4
- * with the server's credentials; nothing is sent anywhere.
+ * with the server's credentials; nothing is sent anywhere. The renditions
+ * are read by the catalog (catalog_urls.c).
  */
-#include "vtp.h"
+#include "aws_glue.h"
+#include "catalog.h"
+#include "settings.h"
 
 #include <time.h>
 
-#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -132,38 +134,31 @@ vtp_output_urls(PG_FUNCTION_ARGS)
 	Datum		id = PG_GETARG_DATUM(0);
 	long		expires = expiry_seconds(PG_GETARG_DATUM(1));
 	long		now = (long) time(NULL);
-	Oid			types[1] = {UUIDOID};
-	Datum		args[1] = {id};
 	aws_client	c;
-	uint64		i;
-	char	   *sql;
+	vtp_url_row *rows;
+	int			n,
+				i;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "vtp: SPI_connect failed");
-	sql = psprintf("SELECT name, bucket, key FROM %s.vtp_renditions WHERE video_id = $1 ORDER BY height, name",
-				   catalog_schema_quoted());
-	if (SPI_execute_with_args(sql, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "vtp: could not read renditions");
+	n = catalog_renditions(id, &rows);
 	vtp_aws_setup(&c);
-	if (SPI_processed > 0)
+	if (n > 0)
 		expires = clamp_to_credentials(expires, now);
-	for (i = 0; i < SPI_processed; i++)
+	for (i = 0; i < n; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	td = SPI_tuptable->tupdesc;
 		vbuf		url = VBUF_INIT;
 		Datum		values[2];
 		bool		nulls[2] = {false, false};
 		aws_error	err;
 
-		if (s3_presign_url(&c, "GET", SPI_getvalue(tup, td, 2), SPI_getvalue(tup, td, 3), now, expires,
-						   &url, &err) != 0)
+		if (s3_presign_url(&c, "GET", rows[i].bucket, rows[i].key, now, expires, &url, &err) != 0)
 		{
 			aws_client_cleanup(&c);
 			presign_refused(&err);
 		}
-		values[0] = CStringGetTextDatum(SPI_getvalue(tup, td, 1));
+		values[0] = CStringGetTextDatum(rows[i].name);
 		values[1] = CStringGetTextDatum(url.data);
 		vbuf_free(&url);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -77,6 +77,20 @@ RESET ROLE;
 DROP ROLE regress_vtp_user;
 SELECT p.proname, obj_description(p.oid) IS NOT NULL AS commented FROM pg_proc p
  WHERE p.proname IN ('vtp_retry', 'vtp_cancel', 'vtp_delete', 'vtp_worker_status') ORDER BY 1;
+-- the extension's schema is looked up once per transaction, and looked up
+-- again when the extension moves, even within that transaction
+CREATE SCHEMA vtp_elsewhere;
+BEGIN;
+SELECT try($$SELECT vtp_cancel('00000000-0000-4000-8000-00000000ffff')$$);
+DROP EXTENSION vtp;
+CREATE EXTENSION vtp SCHEMA vtp_elsewhere;
+INSERT INTO vtp_elsewhere.vtp_videos (id, bucket, key, etag, status) VALUES
+  ('00000000-0000-4000-8000-000000000005', 'temp-video-bucket', 'uploads/elsewhere.mp4', 'e5', 'Pending');
+SELECT vtp_elsewhere.vtp_cancel('00000000-0000-4000-8000-000000000005');
+SELECT status FROM vtp_elsewhere.vtp_videos WHERE id = '00000000-0000-4000-8000-000000000005';
+ROLLBACK;
+SELECT try($$SELECT vtp_cancel('00000000-0000-4000-8000-00000000ffff')$$);
+DROP SCHEMA vtp_elsewhere;
 DELETE FROM vtp_trash;
 DELETE FROM vtp_videos;
 DROP FUNCTION try(text);

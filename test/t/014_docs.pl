@@ -313,12 +313,12 @@ my %HAND = (
 	'bgworker/http.c:u->st.bucket' => ['temp'],                  # the upload's stream, begun on that bucket
 	'src/pg/sql_enqueue.c:bucket' => [ 'temp', 'sources' ],              # vtp_enqueue's argument, checked by bucket_allowed()
 	'src/pg/sql_ops.c:v.bucket' => [ 'temp', 'sources' ],            # vtp_retry: the video's source bucket
-	'src/pg/sql_urls.c:SPI_getvalue(tup, td, 2)' => ['output'],      # vtp_output_urls: vtp_renditions.bucket
+	'src/pg/sql_urls.c:rows[i].bucket' => ['output'],               # vtp_output_urls: vtp_renditions.bucket (catalog_renditions)
 );
 # Keys known to be under a vtp prefix (the rest: any key of the bucket).
 my %KEYSCOPE = (
 	'bgworker/http.c:u->key' => 'uploads/', 'src/pg/sql_urls.c:key' => 'uploads/',
-	'src/job/transfer.c:r->key' => 'videos/', 'src/pg/sql_urls.c:SPI_getvalue(tup, td, 3)' => 'videos/',
+	'src/job/transfer.c:r->key' => 'videos/', 'src/pg/sql_urls.c:rows[i].key' => 'videos/',
 );
 
 my @callers = grep { !m{/(s3_request|s3|s3list|sqs|aws)\.c$} } (glob('src/*/*.c'), glob('bgworker/*.c'));
