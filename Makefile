@@ -22,7 +22,8 @@ CORE_SRC = src/core/buf.c src/core/json.c src/core/names.c src/core/ladder.c src
            src/core/report.c src/core/backoff.c
 AWS_SRC = src/aws/aws.c src/aws/s3.c src/aws/s3list.c src/aws/sqs.c src/aws/sigv4.c src/aws/creds.c \
           src/aws/credchain.c src/aws/credcache.c src/aws/credhttp.c src/aws/credsts.c src/aws/credprocess.c
-JOB_SRC = src/job/helper.c src/job/transfer.c src/job/child.c src/job/linebuf.c src/job/sandbox_run.c
+JOB_SRC = src/job/job.c src/job/heartbeat.c src/job/transfer.c src/job/helper.c src/job/sandbox_run.c \
+          src/job/job_util.c src/job/child.c src/job/linebuf.c
 PG_SRC = src/pg/vtp.c src/pg/catalog.c src/pg/catalog_reconcile.c src/pg/slots.c src/pg/sql_enqueue.c \
          src/pg/sql_ops.c src/pg/sql_urls.c src/pg/aws_glue.c
 BGW_SRC = bgworker/worker.c bgworker/ingest.c bgworker/transcode.c bgworker/reconcile.c bgworker/upload.c \

@@ -365,7 +365,12 @@ my %ROLE = (vtp_temp_bucket => ['temp'], vtp_output_bucket => ['output'],
 	vtp_events_queue_url => ['events'], vtp_tasks_queue_url => ['tasks']);
 # Expressions the source cannot tell by itself (file:expression => roles), why in each:
 my %HAND = (
-	'src/job/transfer.c:t->bucket' => [ 'temp', 'sources' ],    # the task's source: vtp_enqueue takes the temp bucket or vtp.source_buckets
+	'src/job/transfer.c:j->bucket' => [ 'temp', 'sources' ],    # the job's source: vtp_enqueue takes the temp bucket or vtp.source_buckets
+	# the job engine's settings, copied from the GUCs by bgworker/transcode.c's fill_settings()
+	'src/job/transfer.c:j->h->set->output_bucket' => ['output'],     # vtp.output_bucket
+	'src/job/job.c:j->h->set->tasks_queue_url' => ['tasks'],         # vtp.tasks_queue_url
+	'src/job/job.c:h->set->tasks_queue_url' => ['tasks'],            # vtp.tasks_queue_url
+	'src/job/heartbeat.c:s->tasks_queue_url' => ['tasks'],           # vtp.tasks_queue_url
 	'bgworker/reconcile.c:r->bucket' => [ 'temp', 'output' ],    # the trash: vtp_delete and the reconciler trash only temp and output objects
 	'bgworker/http.c:bucket' => ['temp'],                        # copy_settings() copies the temp bucket
 	'bgworker/http.c:u->st.bucket' => ['temp'],                  # the upload's stream, begun on that bucket
