@@ -47,7 +47,7 @@ VERSION_DEF = -DVTP_VERSION='"$(EXTVERSION)"'
 PG_CPPFLAGS = $(VTP_INC) $(VERSION_DEF) $(shell pkg-config --cflags $(PKGS)) $(VTP_ASSERT)
 PG_CFLAGS = $(WARN)
 SHLIB_LINK = $(shell pkg-config --libs $(PKGS))
-EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/unit/creds_live test/bench/s3put test/results test/regression.* tmp_check \
+EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/unit/creds_live test/unit/job_live test/bench/s3put test/results test/regression.* tmp_check \
               test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http test/fuzz/fuzz_report test/fuzz/fuzz_creds test/fuzz/work \
               test/sandbox/escape
 
@@ -103,6 +103,10 @@ test/unit/aws_live: test/unit/aws_live.c $(CLIENT_SRC) $(HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS))
 
 test/unit/creds_live: test/unit/creds_live.c $(CLIENT_SRC) $(HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS))
+
+# the job engine with a fake host (no Postgres) against the emulator and the real helper
+test/unit/job_live: test/unit/job_live.c $(CLIENT_SRC) $(JOB_SRC) $(HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS))
 
 test/bench/s3put: test/bench/s3put.c $(CLIENT_SRC) $(HDRS)
