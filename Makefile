@@ -106,7 +106,7 @@ test/unit/creds_live: test/unit/creds_live.c $(CLIENT_SRC) $(HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS))
 
 # the job engine with a fake host (no Postgres) against the emulator and the real helper
-test/unit/job_live: test/unit/job_live.c $(CLIENT_SRC) $(JOB_SRC) $(HDRS)
+test/unit/job_live: test/unit/job_live.c test/unit/job_fake.c $(CLIENT_SRC) $(JOB_SRC) $(HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS))
 
 test/bench/s3put: test/bench/s3put.c $(CLIENT_SRC) $(HDRS)

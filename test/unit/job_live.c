@@ -1,15 +1,14 @@
 /*
- * job_live.c — the job engine (src/job) with a fake host: no PostgreSQL, its
- * claim, lease, publish and failure records in memory, against a real S3+SQS
- * server (the test emulator) and the real vtp-transcode helper on a small
- * clip made with the ffmpeg CLI.
+ * job_live.c — the job engine (src/job) with a fake host (job_fake.c): no
+ * PostgreSQL, its claim, lease, publish and failure records in memory,
+ * against a real S3+SQS server (the test emulator) and the real
+ * vtp-transcode helper on a small clip made with the ffmpeg CLI.
  *
  *   job_live ENDPOINT QUEUE_URL HELPER
  *
  * Credentials come from the environment, as in production.
  */
-#include <poll.h>
-#include <stdarg.h>
+#include <curl/curl.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,245 +16,36 @@
 #include "unit.h"
 #include "aws.h"
 #include "creds.h"
-#include "job.h"
+#include "job_fake.h"
 #include "json.h"
 
 int			unit_passed = 0;
 int			unit_failed = 0;
 
-#define TEMP "temp-video-bucket"
-#define OUTPUT "output-video-bucket"
+static const char *endpoint;
 
-/* What the fake host was asked, and how it answers. */
-typedef struct fake
+static size_t
+discard(char *p, size_t size, size_t n, void *arg)
 {
-	/* the answers */
-	bool		exists;			/* the video is there to claim */
-	char		key[256];		/* its source */
-	bool		lose_when_uploading;	/* the lease is lost once an upload begins */
-	bool		stop_when_transcoding;	/* the host stops once the helper runs */
-	/* what happened */
-	bool		lease_lost;
-	bool		cancel;
-	bool		stopping;
-	char		seq[4096];		/* calls, in order: "claim progress facts publish ..." */
-	int			claims;
-	int			renewals;
-	int			published;
-	int			published_nr;
-	int			failed;
-	char		fail_code[64];
-	int			released;
-	char		release_code[64];
-	bool		release_refund;
-	int			trashed;
-	char		trash_why[32];
-	int			source_deleted;
-	char		last_warning[2048];
-} fake;
+	return size * n;
+}
 
-static fake F;
-
+/* Make the emulator lose the answers to the next count requests of method under path (the emulator's hook). */
 static void
-note(const char *what)
+inject_failure(const char *method, const char *path, int count)
 {
-	if (strlen(F.seq) + strlen(what) + 2 < sizeof(F.seq))
-	{
-		strcat(F.seq, what);
-		strcat(F.seq, " ");
-	}
-}
+	CURL	   *h = curl_easy_init();
+	char		url[512];
+	long		status = 0;
 
-static void
-f_claim(void *host, const char *video_id, int lease_seconds, job_claim *out)
-{
-	note("claim");
-	F.claims++;
-	out->found = F.exists;
-	out->claimed = F.exists;
-	out->attempt = 1;
-	snprintf(out->status, sizeof(out->status), "%s", F.exists ? "Processing" : "");
-	if (F.exists)
-	{
-		out->bucket = strdup(TEMP);
-		out->key = strdup(F.key);
-		out->etag = strdup("");
-	}
-}
-
-static bool
-f_video_is(void *host, const char *video_id, const char *bucket, const char *key)
-{
-	note("video_is");
-	return false;
-}
-
-static bool
-f_renew(void *host, const job *j, int lease_seconds)
-{
-	F.renewals++;
-	return !F.lease_lost;
-}
-
-static bool
-f_take_cancel(void *host)
-{
-	bool		c = F.cancel;
-
-	F.cancel = false;
-	return c;
-}
-
-static void
-f_phase(void *host, const job *j, const char *state, const char *activity)
-{
-	if (strcmp(state, "uploading") == 0 && F.lose_when_uploading && !F.lease_lost)
-	{
-		F.lease_lost = true;	/* vtp_cancel committed meanwhile */
-		F.cancel = true;
-	}
-	if (strcmp(state, "transcoding") == 0 && F.stop_when_transcoding)
-		F.stopping = true;		/* SIGTERM */
-}
-
-static void
-f_progress(void *host, const job *j, const char *activity)
-{
-	if (activity && strstr(F.seq, "progress") == NULL)
-		note("progress");
-}
-
-static void
-f_facts(void *host, const job *j, const char *facts_json)
-{
-	json_value *js = json_parse(facts_json, strlen(facts_json), NULL, 0);
-
-	CHECK(js != NULL);
-	json_free(js);
-	note("facts");
-}
-
-static bool
-f_publish(void *host, const job *j)
-{
-	if (F.lease_lost)
-		return false;			/* the catalog's compare-and-set */
-	note("publish");
-	F.published++;
-	F.published_nr = j->nr;
-	return true;
-}
-
-static void
-f_fail(void *host, const job *j)
-{
-	note("fail");
-	F.failed++;
-	snprintf(F.fail_code, sizeof(F.fail_code), "%s", j->err_code);
-}
-
-static bool
-f_release(void *host, const job *j, const char *code, const char *msg, bool refund, bool requeue)
-{
-	note("release");
-	F.released++;
-	snprintf(F.release_code, sizeof(F.release_code), "%s", code);
-	F.release_refund = refund;
-	return true;
-}
-
-static bool
-f_video_status(void *host, const char *video_id, char *status, size_t len)
-{
-	return false;				/* deleted */
-}
-
-static void
-f_trash(void *host, const job *j, const char *bucket, const char *const *keys, int n, const char *etag,
-		const char *why)
-{
-	note("trash");
-	F.trashed += n;
-	snprintf(F.trash_why, sizeof(F.trash_why), "%s", why);
-}
-
-static void
-f_source_deleted(void *host, const job *j)
-{
-	note("source_deleted");
-	F.source_deleted++;
-}
-
-static void
-f_wake_reconciler(void *host)
-{
-}
-
-static void
-f_wait(void *host, long timeout_ms, int fd1, int fd2)
-{
-	struct pollfd p[2];
-	int			n = 0;
-
-	if (fd1 >= 0)
-		p[n++] = (struct pollfd) {.fd = fd1,.events = POLLIN};
-	if (fd2 >= 0)
-		p[n++] = (struct pollfd) {.fd = fd2,.events = POLLIN};
-	if (timeout_ms > 0 || n > 0)
-		(void) poll(p, n, (int) timeout_ms);
-}
-
-static bool
-f_stopping(void *host)
-{
-	return F.stopping;
-}
-
-static void
-f_log(void *host, job_level level, const char *msg, const char *detail, const char *hint)
-{
-	fprintf(stderr, "  %s: %s%s%s\n", level == JOB_WARNING ? "WARNING" : "LOG", msg,
-			detail ? " DETAIL: " : "", detail ? detail : "");
-	if (level == JOB_WARNING)
-		snprintf(F.last_warning, sizeof(F.last_warning), "%s", msg);
-}
-
-static job_settings settings;
-static job_host host = {
-	.claim = f_claim,.video_is = f_video_is,.renew = f_renew,.take_cancel = f_take_cancel,
-	.phase = f_phase,.progress = f_progress,.facts = f_facts,.publish = f_publish,.fail = f_fail,
-	.release = f_release,.video_status = f_video_status,.trash = f_trash,
-	.source_deleted = f_source_deleted,.wake_reconciler = f_wake_reconciler,.wait = f_wait,
-	.stopping = f_stopping,.log = f_log,.host = NULL,.name = "job_live",.set = &settings,
-};
-
-static void
-set_up(const char *queue, const char *helper, const char *scratch)
-{
-	snprintf(settings.catalog, sizeof(settings.catalog), "catalog-a");
-	snprintf(settings.temp_bucket, sizeof(settings.temp_bucket), TEMP);
-	snprintf(settings.output_bucket, sizeof(settings.output_bucket), OUTPUT);
-	snprintf(settings.output_prefix, sizeof(settings.output_prefix), "videos/");
-	snprintf(settings.tasks_queue_url, sizeof(settings.tasks_queue_url), "%s", queue);
-	snprintf(settings.scratch_dir, sizeof(settings.scratch_dir), "%s", scratch);
-	snprintf(settings.transcoder_path, sizeof(settings.transcoder_path), "%s", helper);
-	snprintf(settings.renditions, sizeof(settings.renditions), "480p");
-	snprintf(settings.x264_preset, sizeof(settings.x264_preset), "ultrafast");
-	snprintf(settings.x264_hd_preset, sizeof(settings.x264_hd_preset), "ultrafast");
-	settings.x264_crf = settings.x264_hd_crf = 30;
-	settings.threads = 1;
-	settings.max_width = 7680;
-	settings.max_height = 4320;
-	settings.max_duration_s = 3600;
-	settings.max_streams = 8;
-	settings.max_source_size_mb = 100;
-	settings.nice = 0;
-	settings.memory_mb = 4096;
-	settings.transcode_timeout_s = 120;
-	settings.visibility_timeout_s = 60;
-	settings.storage_outage_timeout_s = 5;
-	settings.sandbox_required = false;
-	settings.sqs_max_visibility = 43200;
+	snprintf(url, sizeof(url), "%s/__vtp/fail?method=%s&path=%s&count=%d&after=1", endpoint, method, path, count);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	CHECK(curl_easy_perform(h) == CURLE_OK);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	CHECK(status == 200);
+	curl_easy_cleanup(h);
 }
 
 /* Messages in the queue, visible or not. */
@@ -312,14 +102,6 @@ drain(aws_client *c)
 	}
 }
 
-static void
-fresh(const char *key)
-{
-	memset(&F, 0, sizeof(F));
-	F.exists = true;
-	snprintf(F.key, sizeof(F.key), "%s", key);
-}
-
 static const char *
 task(const char *id, const char *catalog)
 {
@@ -339,7 +121,7 @@ case_publish(aws_client *c, const char *clip)
 	s3_object_info info;
 	sqs_message *m = NULL;
 
-	fresh("uploads/job/publish.mp4");
+	fake_reset("uploads/job/publish.mp4");
 	CHECK(s3_put_file(c, TEMP, F.key, clip, "video/mp4", &err) == 0);
 	CHECK(run(c, task(id, "catalog-a"), &m) == JOB_OK);
 	/* the plan (the facts) comes before the first progress line */
@@ -353,7 +135,11 @@ case_publish(aws_client *c, const char *clip)
 	sqs_messages_free(m, 1);
 }
 
-/* The lease is lost while uploading: outcome lost, what was uploaded trashed, nothing published. */
+/*
+ * The lease is lost while uploading (a cancel committed; S3 loses the PUT's
+ * answers, so the heartbeat runs while the upload waits for S3): outcome
+ * lost, what was uploaded trashed, nothing published.
+ */
 static void
 case_lost(aws_client *c, const char *clip)
 {
@@ -361,16 +147,38 @@ case_lost(aws_client *c, const char *clip)
 	aws_error	err;
 	sqs_message *m = NULL;
 
-	fresh("uploads/job/lost.mp4");
+	fake_reset("uploads/job/lost.mp4");
 	F.lose_when_uploading = true;
 	CHECK(s3_put_file(c, TEMP, F.key, clip, "video/mp4", &err) == 0);
+	inject_failure("PUT", "/" OUTPUT "/videos/22222222-", 2);
 	CHECK(run(c, task(id, "catalog-a"), &m) == JOB_LOST);
+	CHECK(strstr(F.logs, "is no longer this worker's (cancelled, deleted or taken over): stopping") != NULL);
 	CHECK(F.published == 0);
 	CHECK(F.trashed == 1);
 	CHECK_STR(F.trash_why, "abandoned");
 	CHECK(F.failed == 0 && F.released == 0);
 	CHECK(F.source_deleted == 0);
 	CHECK(queued(c) == 0);		/* the video is gone (deleted): so is its task */
+	CHECK(s3_delete(c, TEMP, F.key, &err) == 0);
+	drain(c);
+	sqs_messages_free(m, 1);
+}
+
+/* The lease is gone when the job publishes (no renewal saw it): lost, trashed, nothing published. */
+static void
+case_lost_at_publish(aws_client *c, const char *clip)
+{
+	const char *id = "66666666-6666-4666-8666-666666666666";
+	aws_error	err;
+	sqs_message *m = NULL;
+
+	fake_reset("uploads/job/lost-at-publish.mp4");
+	F.lose_at_publish = true;
+	CHECK(s3_put_file(c, TEMP, F.key, clip, "video/mp4", &err) == 0);
+	CHECK(run(c, task(id, "catalog-a"), &m) == JOB_LOST);
+	CHECK(F.published == 0 && F.trashed == 1);
+	CHECK_STR(F.trash_why, "abandoned");
+	CHECK(F.source_deleted == 0);
 	CHECK(s3_delete(c, TEMP, F.key, &err) == 0);
 	drain(c);
 	sqs_messages_free(m, 1);
@@ -386,13 +194,15 @@ case_shutdown(aws_client *c, const char *clip)
 			   *again = NULL;
 	int			n = 0;
 
-	fresh("uploads/job/shutdown.mp4");
+	fake_reset("uploads/job/shutdown.mp4");
 	F.stop_when_transcoding = true;
 	CHECK(s3_put_file(c, TEMP, F.key, clip, "video/mp4", &err) == 0);
 	CHECK(run(c, task(id, "catalog-a"), &m) == JOB_SHUTDOWN);
 	CHECK(F.released == 1 && F.release_refund);
 	CHECK_STR(F.release_code, "interrupted");
-	CHECK(F.published == 0 && F.failed == 0);
+	CHECK(F.published == 0 && F.failed == 0 && F.trashed == 0);
+	/* the helper was stopped, not waited for */
+	CHECK(strstr(F.logs, "transcoder pid") != NULL && strstr(F.logs, "rendition(s), ") == NULL);
 	/* handed back: visible again at once */
 	CHECK(sqs_receive(c, settings.tasks_queue_url, 1, 2, 30, &again, &n, &err) == 0 && n == 1);
 	if (n == 1)
@@ -412,7 +222,7 @@ case_missing(aws_client *c)
 	const char *id = "44444444-4444-4444-8444-444444444444";
 	sqs_message *m = NULL;
 
-	fresh("uploads/job/never-uploaded.mp4");
+	fake_reset("uploads/job/never-uploaded.mp4");
 	CHECK(run(c, task(id, "catalog-a"), &m) == JOB_PERMANENT);
 	CHECK_STR(F.seq, "claim fail ");
 	CHECK_STR(F.fail_code, "source_missing");
@@ -429,7 +239,7 @@ case_foreign(aws_client *c)
 	aws_error	err;
 	sqs_message *m = NULL;
 
-	fresh("uploads/x");
+	fake_reset("uploads/x");
 	CHECK(run(c, task(id, "catalog-b"), &m) == JOB_SKIPPED);
 	CHECK(F.claims == 0);
 	CHECK_STR(F.seq, "video_is ");
@@ -470,11 +280,13 @@ main(int argc, char **argv)
 	vtp_strlcpy(c.sqs_endpoint, argv[1], sizeof(c.sqs_endpoint));
 	c.max_retries = 1;
 	CHECK(aws_creds_load("default", &c.creds, cerr, sizeof(cerr)) == 0);
-	set_up(argv[2], argv[3], scratch);
+	endpoint = argv[1];
+	fake_set_up(argv[2], argv[3], scratch);
 	drain(&c);
 
 	case_publish(&c, clip);
 	case_lost(&c, clip);
+	case_lost_at_publish(&c, clip);
 	case_shutdown(&c, clip);
 	case_missing(&c);
 	case_foreign(&c);
