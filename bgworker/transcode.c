@@ -58,7 +58,7 @@ fill_settings(job_settings *s)
 	strlcpy(s->output_bucket, vtp_output_bucket, sizeof(s->output_bucket));
 	strlcpy(s->output_prefix, vtp_output_prefix, sizeof(s->output_prefix));
 	strlcpy(s->tasks_queue_url, vtp_tasks_queue_url, sizeof(s->tasks_queue_url));
-	strlcpy(s->scratch_dir, worker_dir, sizeof(s->scratch_dir));
+	strlcpy(s->scratch_dir, worker_dir ? worker_dir : "", sizeof(s->scratch_dir));
 	if (vtp_transcoder_path && vtp_transcoder_path[0])
 		strlcpy(s->transcoder_path, vtp_transcoder_path, sizeof(s->transcoder_path));
 	else
