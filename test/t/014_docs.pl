@@ -543,9 +543,10 @@ vtp.transcode_workers = 1
 	for my $f (glob('bgworker/*.c'), glob('src/*/*.c'), glob('transcoder/*.c'))
 	{
 		my $t = strip_comments(slurp_file($f));
-		for my $a (call_args($t, 'task_set_error')) { $codes{$_} = $f for ($a->[1] // '') =~ /"([a-z_]+)"/g; }
+		for my $a (call_args($t, 'job_set_error')) { $codes{$_} = $f for ($a->[1] // '') =~ /"([a-z_]+)"/g; }
 		for my $fn (qw(tc_report_error fail_av)) { for my $a (call_args($t, $fn)) { $codes{$1} = $f if $a->[0] =~ /^"(\w+)"$/; } }
-		for my $fn (qw(catalog_release catalog_fail)) { for my $a (call_args($t, $fn)) { $codes{$1} = $f if ($a->[2] // '') =~ /^"(\w+)"$/; } }
+		# (the job engine's host->release(host, job, code, ...) has the code third too)
+		for my $fn (qw(catalog_release catalog_fail release)) { for my $a (call_args($t, $fn)) { $codes{$1} = $f if ($a->[2] // '') =~ /^"(\w+)"$/; } }
 		$codes{$1} = $f while $t =~ /error_code = '(\w+)'/g;
 		if ($t =~ /known_codes\[\]\s*=\s*\{(.*?)\}/s) { $codes{$_} = $f for $1 =~ /"(\w+)"/g; }
 	}
