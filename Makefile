@@ -23,7 +23,8 @@ CORE_SRC = src/core/buf.c src/core/json.c src/core/names.c src/core/ladder.c src
 AWS_SRC = src/aws/aws.c src/aws/aws_error.c src/aws/aws_parse.c src/aws/s3_request.c src/aws/s3.c src/aws/s3list.c \
           src/aws/sqs.c src/aws/sigv4.c src/aws/creds.c \
           src/aws/credchain.c src/aws/credcache.c src/aws/credhttp.c src/aws/credsts.c src/aws/credprocess.c
-JOB_SRC = src/job/helper.c src/job/transfer.c src/job/child.c src/job/linebuf.c src/job/sandbox_run.c
+JOB_SRC = src/job/job.c src/job/heartbeat.c src/job/transfer.c src/job/helper.c src/job/sandbox_run.c \
+          src/job/job_util.c src/job/child.c src/job/linebuf.c
 PG_SRC = src/pg/vtp.c src/pg/settings.c src/pg/catalog.c src/pg/catalog_ingest.c src/pg/catalog_claim.c \
          src/pg/catalog_reconcile.c src/pg/catalog_upload.c src/pg/catalog_urls.c src/pg/slots.c src/pg/wakeup.c \
          src/pg/sql_enqueue.c src/pg/sql_ops.c src/pg/sql_urls.c src/pg/aws_glue.c
@@ -49,7 +50,7 @@ VERSION_DEF = -DVTP_VERSION='"$(EXTVERSION)"'
 PG_CPPFLAGS = $(VTP_INC) $(VERSION_DEF) $(shell pkg-config --cflags $(PKGS)) $(VTP_ASSERT)
 PG_CFLAGS = $(WARN)
 SHLIB_LINK = $(shell pkg-config --libs $(PKGS))
-EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/unit/creds_live test/bench/s3put test/results test/regression.* tmp_check \
+EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/unit/creds_live test/unit/job_live test/bench/s3put test/results test/regression.* tmp_check \
               test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http test/fuzz/fuzz_report test/fuzz/fuzz_creds test/fuzz/work \
               test/sandbox/escape
 
@@ -106,6 +107,10 @@ test/unit/aws_live: test/unit/aws_live.c $(CLIENT_SRC) $(HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS))
 
 test/unit/creds_live: test/unit/creds_live.c $(CLIENT_SRC) $(HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS))
+
+# the job engine with a fake host (no Postgres) against the emulator and the real helper
+test/unit/job_live: test/unit/job_live.c test/unit/job_fake.c $(CLIENT_SRC) $(JOB_SRC) $(HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS))
 
 test/bench/s3put: test/bench/s3put.c $(CLIENT_SRC) $(HDRS)

@@ -4,7 +4,8 @@
 #  2. C unit tests of the pure parts, under AddressSanitizer/UBSan, the
 #     sandbox escape test (test/sandbox/escape.c, as root and as postgres),
 #     and the libFuzzer targets replaying their committed seeds
-#  3. the AWS client live against the S3+SQS emulator (signatures verified)
+#  3. the AWS client live against the S3+SQS emulator (signatures verified),
+#     and the job engine with a fake host against it (test/unit/job_live.c)
 #  4. pg_regress and the TAP integration tests, as an unprivileged user
 #     (initdb refuses root) in a copy of the tree that user can read; then,
 #     as root, the Debian route (pg_createcluster/pg_ctlcluster, 016_debian)
@@ -46,10 +47,13 @@ AWS_ACCESS_KEY_ID=vtptestkey AWS_SECRET_ACCESS_KEY=vtptestsecret \
 emu=$!
 trap 'kill $emu 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do [ -s "$state" ] && break; sleep 0.1; done
-make -s test/unit/aws_live test/unit/creds_live
+make -s test/unit/aws_live test/unit/creds_live test/unit/job_live
 tasks=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).tasks_queue_url)' "$state")
 AWS_ACCESS_KEY_ID=vtptestkey AWS_SECRET_ACCESS_KEY=vtptestsecret \
   ./test/unit/aws_live "http://127.0.0.1:$port" "$tasks"
+echo "== the job engine with a fake host, against the emulator and the helper"
+AWS_ACCESS_KEY_ID=vtptestkey AWS_SECRET_ACCESS_KEY=vtptestsecret \
+  ./test/unit/job_live "http://127.0.0.1:$port" "$tasks" ./vtp-transcode
 echo "== the AWS credential chain against loopback IMDSv2, ECS and STS"
 creds=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).cred_endpoint)' "$state")
 AWS_ACCESS_KEY_ID=vtptestkey AWS_SECRET_ACCESS_KEY=vtptestsecret \

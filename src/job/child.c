@@ -3,23 +3,25 @@
  * async-signal-safe calls: reset every signal to its default, empty the mask,
  * die with the parent (PR_SET_PDEATHSIG), lower the priority, set resource
  * limits, close inherited descriptors, exec; on any failure _exit() (never
- * exit(), elog or palloc: Postgres' atexit hooks must not run in the child).
+ * exit(): the parent's atexit hooks, Postgres' among them, must not run in
+ * the child). No Postgres calls: the job engine runs it in any host.
  */
-#include "postgres.h"
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE				/* pipe2 */
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
-
-#include "miscadmin.h"
-#include "storage/latch.h"
-#include "utils/wait_event.h"
 
 #include "child.h"
 
@@ -58,9 +60,65 @@ signal_group(pid_t pid, int sig)
 		(void) kill(pid, sig);	/* between fork and setsid */
 }
 
+/* In the child: what happens between fork and exec (async-signal-safe calls only); never returns. */
+static void
+exec_child(char *const argv[], const vtp_child_limits *lim, pid_t parent, int devnull, int out, int errfd)
+{
+	struct rlimit rl;
+	sigset_t	all;
+	int			sig;
+
+	for (sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (setsid() < 0)
+		_exit(126);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(126);
+	/* stderr too goes to a pipe: the worker bounds it, never the server log */
+	if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0)
+		_exit(126);
+	if (!close_inherited())
+		_exit(126);
+	setpriority(PRIO_PROCESS, 0, lim->nice);
+	rl.rlim_cur = rl.rlim_max = 0;
+	setrlimit(RLIMIT_CORE, &rl);
+	if (lim->cpu_seconds > 0)
+	{
+		rl.rlim_cur = (rlim_t) lim->cpu_seconds;
+		rl.rlim_max = (rlim_t) lim->cpu_seconds + 5;
+		setrlimit(RLIMIT_CPU, &rl);
+	}
+	if (lim->memory_mb > 0)
+	{
+		rl.rlim_cur = rl.rlim_max = (rlim_t) lim->memory_mb * 1024 * 1024;
+		setrlimit(RLIMIT_AS, &rl);
+	}
+	if (lim->file_mb > 0)
+	{
+		rl.rlim_cur = rl.rlim_max = (rlim_t) lim->file_mb * 1024 * 1024;
+		setrlimit(RLIMIT_FSIZE, &rl);
+	}
+	execve(argv[0], argv, child_env);
+	_exit(127);
+}
+
+/* Sleep ms milliseconds (the helper's group is being stopped: a few seconds at most). */
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 /* Fork and exec the helper (see the file header for what happens in between). */
-void
-vtp_child_start(vtp_child *ch, char *const argv[], const vtp_child_limits *lim)
+int
+vtp_child_start(vtp_child *ch, char *const argv[], const vtp_child_limits *lim, char *err, size_t errlen)
 {
 	int			pfd[2],
 				efd[2];
@@ -72,79 +130,47 @@ vtp_child_start(vtp_child *ch, char *const argv[], const vtp_child_limits *lim)
 	ch->pid = -1;
 	ch->out_fd = ch->err_fd = -1;
 	if (pipe2(pfd, O_CLOEXEC) != 0)
-		ereport(ERROR, (errcode_for_file_access(), errmsg("could not create a pipe: %m")));
+	{
+		snprintf(err, errlen, "could not create a pipe: %m");
+		return -1;
+	}
 	if (pipe2(efd, O_CLOEXEC) != 0)
 	{
+		snprintf(err, errlen, "could not create a pipe: %m");
 		close(pfd[0]);
 		close(pfd[1]);
-		ereport(ERROR, (errcode_for_file_access(), errmsg("could not create a pipe: %m")));
+		return -1;
 	}
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull < 0)
 	{
+		snprintf(err, errlen, "could not open /dev/null: %m");
 		close(pfd[0]);
 		close(pfd[1]);
 		close(efd[0]);
 		close(efd[1]);
-		ereport(ERROR, (errcode_for_file_access(), errmsg("could not open /dev/null: %m")));
+		return -1;
 	}
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0)
-	{
-		struct rlimit rl;
-		sigset_t	all;
-		int			sig;
-
-		for (sig = 1; sig < NSIG; sig++)
-			signal(sig, SIG_DFL);
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		if (setsid() < 0)
-			_exit(126);
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-			_exit(126);
-		/* stderr too goes to a pipe: the worker bounds it, never the server log */
-		if (dup2(devnull, 0) < 0 || dup2(pfd[1], 1) < 0 || dup2(efd[1], 2) < 0)
-			_exit(126);
-		if (!close_inherited())
-			_exit(126);
-		setpriority(PRIO_PROCESS, 0, lim->nice);
-		rl.rlim_cur = rl.rlim_max = 0;
-		setrlimit(RLIMIT_CORE, &rl);
-		if (lim->cpu_seconds > 0)
-		{
-			rl.rlim_cur = (rlim_t) lim->cpu_seconds;
-			rl.rlim_max = (rlim_t) lim->cpu_seconds + 5;
-			setrlimit(RLIMIT_CPU, &rl);
-		}
-		if (lim->memory_mb > 0)
-		{
-			rl.rlim_cur = rl.rlim_max = (rlim_t) lim->memory_mb * 1024 * 1024;
-			setrlimit(RLIMIT_AS, &rl);
-		}
-		if (lim->file_mb > 0)
-		{
-			rl.rlim_cur = rl.rlim_max = (rlim_t) lim->file_mb * 1024 * 1024;
-			setrlimit(RLIMIT_FSIZE, &rl);
-		}
-		execve(argv[0], argv, child_env);
-		_exit(127);
-	}
+		exec_child(argv, lim, parent, devnull, pfd[1], efd[1]);
 	close(pfd[1]);
 	close(efd[1]);
 	close(devnull);
 	if (pid < 0)
 	{
+		snprintf(err, errlen, "could not fork the transcoder: %m");
 		close(pfd[0]);
 		close(efd[0]);
-		ereport(ERROR, (errmsg("could not fork the transcoder: %m")));
+		return -1;
 	}
 	ch->pid = pid;
 	ch->out_fd = pfd[0];
 	ch->err_fd = efd[0];
 	fcntl(ch->out_fd, F_SETFL, fcntl(ch->out_fd, F_GETFL) | O_NONBLOCK);
 	fcntl(ch->err_fd, F_SETFL, fcntl(ch->err_fd, F_GETFL) | O_NONBLOCK);
+	return 0;
 }
 
 /* Reap if it has exited, killing its group first. */
@@ -183,14 +209,14 @@ vtp_child_stop(vtp_child *ch, int grace_ms)
 		signal_group(ch->pid, SIGTERM);
 		while (!vtp_child_poll(ch) && waited < grace_ms)
 		{
-			(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 50, PG_WAIT_EXTENSION);
+			sleep_ms(50);
 			waited += 50;
 		}
 		if (!ch->reaped)
 		{
 			signal_group(ch->pid, SIGKILL);	/* our own child's group, never a postmaster child */
 			while (!vtp_child_poll(ch))
-				(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 20, PG_WAIT_EXTENSION);
+				sleep_ms(20);
 		}
 	}
 	if (ch->out_fd >= 0)

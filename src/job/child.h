@@ -7,6 +7,8 @@
 #ifndef VTP_CHILD_H
 #define VTP_CHILD_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 typedef struct vtp_child_limits
@@ -26,8 +28,9 @@ typedef struct vtp_child
 	bool		reaped;
 } vtp_child;
 
-/* Start argv[0] with argv and only LC_ALL=C in its environment; ERROR if it cannot be started. */
-extern void vtp_child_start(vtp_child *ch, char *const argv[], const vtp_child_limits *lim);
+/* Start argv[0] with argv and only LC_ALL=C in its environment; -1 (why in err) if it cannot be started. */
+extern int	vtp_child_start(vtp_child *ch, char *const argv[], const vtp_child_limits *lim, char *err,
+							size_t errlen);
 
 /*
  * Reap without blocking; true once the child is gone. As soon as it has

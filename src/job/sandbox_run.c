@@ -5,19 +5,16 @@
  * Landlock in force (required by vtp.sandbox = 'required'), its ABI, the
  * seccomp filter. The answer is what vtp_workers.sandbox shows.
  */
-#include "job.h"
-
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
-#include "miscadmin.h"
-#include "postmaster/interrupt.h"
-#include "storage/latch.h"
-#include "utils/wait_event.h"
-
 #include "child.h"
-#include "linebuf.h"
+#include "job_int.h"
 #include "json.h"
+#include "linebuf.h"
 #include "report.h"
 
 /* Keep a cleaned copy of the check's first stdout line. */
@@ -75,27 +72,70 @@ judge_sandbox(const char *line, bool required, char *state, size_t statelen, cha
 	return ok;
 }
 
-/* Run the helper's --check-sandbox in dir and judge what it says. */
-bool
-task_check_sandbox(const char *dir, char *state, size_t statelen, char *why, size_t whylen)
+/* Run the check in dir and keep the first line it prints in first; false if it could not start. */
+static bool
+run_check(job_host *h, const char *dir, char *input, vbuf *first, char *why, size_t whylen)
 {
 	vtp_child	ch;
 	vtp_child_limits lim;
 	char	   *argv[12];
-	char	   *input = psprintf("%s/check-input", dir);
 	int			a = 0,
-				fd,
 				waited = 0;
-	bool		required = vtp_sandbox == VTP_SANDBOX_REQUIRED;
 	bool		out_eof = false,
 				err_eof = false;
-	vbuf		first = VBUF_INIT;
 	linebuf		out,
 				errb;
-	char		sink[512];
+	char		sink[512],
+				err[256];
+	char	   *outbuf = malloc(REPORT_MAX_LINE + 1);
+
+	argv[a++] = h->set->transcoder_path;
+	argv[a++] = "--check-sandbox";
+	argv[a++] = "--sandbox";
+	argv[a++] = h->set->sandbox_required ? "required" : "best_effort";
+	argv[a++] = "--input";
+	argv[a++] = input;
+	argv[a++] = "--outdir";
+	argv[a++] = (char *) dir;
+	argv[a] = NULL;
+	lim.nice = h->set->nice;
+	lim.cpu_seconds = 10;
+	lim.memory_mb = h->set->memory_mb;
+	lim.file_mb = 1;
+	if (outbuf == NULL || vtp_child_start(&ch, argv, &lim, err, sizeof(err)) != 0)
+	{
+		snprintf(why, whylen, "could not run the transcoder's sandbox check: %s", outbuf ? err : "out of memory");
+		free(outbuf);
+		return false;
+	}
+	linebuf_init(&out, outbuf, REPORT_MAX_LINE + 1);
+	linebuf_init(&errb, sink, sizeof(sink));
+	/* a few seconds at most; the helper only tries a few system calls */
+	while ((!out_eof || !vtp_child_poll(&ch)) && waited < 10000 && !h->stopping(h->host))
+	{
+		h->wait(h->host, 100, out_eof ? -1 : ch.out_fd, -1);
+		waited += 100;			/* at most: wake-ups come sooner */
+		if (!out_eof)
+			out_eof = !linebuf_read(ch.out_fd, &out, on_check_line, first);
+		if (!err_eof)
+			err_eof = !linebuf_read(ch.err_fd, &errb, on_check_stderr, NULL);
+	}
+	vtp_child_stop(&ch, 1000);
+	free(outbuf);
+	return true;
+}
+
+/* Run the helper's --check-sandbox in dir and judge what it says. */
+bool
+job_check_sandbox(job_host *h, const char *dir, char *state, size_t statelen, char *why, size_t whylen)
+{
+	char		input[1100];
+	int			fd;
+	vbuf		first = VBUF_INIT;
 	bool		ok;
 
 	why[0] = state[0] = '\0';
+	snprintf(input, sizeof(input), "%s/check-input", dir);
 	fd = open(input, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 	{
@@ -104,39 +144,14 @@ task_check_sandbox(const char *dir, char *state, size_t statelen, char *why, siz
 		return false;
 	}
 	close(fd);
-	argv[a++] = task_transcoder_path();
-	argv[a++] = "--check-sandbox";
-	argv[a++] = "--sandbox";
-	argv[a++] = required ? "required" : "best_effort";
-	argv[a++] = "--input";
-	argv[a++] = input;
-	argv[a++] = "--outdir";
-	argv[a++] = (char *) dir;
-	argv[a] = NULL;
-	lim.nice = vtp_transcode_nice;
-	lim.cpu_seconds = 10;
-	lim.memory_mb = vtp_transcode_memory_mb;
-	lim.file_mb = 1;
-	linebuf_init(&out, palloc(REPORT_MAX_LINE + 1), REPORT_MAX_LINE + 1);
-	linebuf_init(&errb, sink, sizeof(sink));
-	vtp_child_start(&ch, argv, &lim);
-	/* a few seconds at most; the helper only tries a few system calls */
-	while ((!out_eof || !vtp_child_poll(&ch)) && waited < 10000 && !ShutdownRequestPending)
+	if (!run_check(h, dir, input, &first, why, whylen))
 	{
-		(void) WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH |
-								 (out_eof ? 0 : WL_SOCKET_READABLE), out_eof ? PGINVALID_SOCKET : ch.out_fd,
-								 100, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		waited += 100;			/* at most: wake-ups come sooner */
-		if (!out_eof)
-			out_eof = !linebuf_read(ch.out_fd, &out, on_check_line, &first);
-		if (!err_eof)
-			err_eof = !linebuf_read(ch.err_fd, &errb, on_check_stderr, NULL);
+		unlink(input);
+		snprintf(state, statelen, "unavailable: %s", why);
+		return false;
 	}
-	vtp_child_stop(&ch, 1000);
 	unlink(input);
-	ok = judge_sandbox(first.len ? first.data : "", required, state, statelen, why, whylen);
+	ok = judge_sandbox(first.len ? first.data : "", h->set->sandbox_required, state, statelen, why, whylen);
 	vbuf_free(&first);
-	pfree(out.data);
 	return ok;
 }

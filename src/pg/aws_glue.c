@@ -29,7 +29,6 @@ static int	vtp_aws_max_retries = 4;
 int			vtp_part_size_mb = 8;
 
 static vtp_abort_mode abort_mode = VTP_ABORT_ON_INTERRUPT;
-static volatile bool abort_requested = false;
 
 /* Credentials never live in a GUC (pg_read_all_settings reads even superuser-only ones). */
 void
@@ -57,20 +56,13 @@ vtp_aws_set_abort_mode(vtp_abort_mode m)
 	abort_mode = m;
 }
 
-/* Abort transfers in flight (a task that lost its video), until cleared. */
-void
-vtp_aws_request_abort(bool on)
-{
-	abort_requested = on;
-}
-
 /* Runs inside libcurl's progress callback: read flags only, never ereport. */
 static int
 pg_abort_check(void *arg)
 {
 	if (abort_mode == VTP_ABORT_NEVER)
 		return 0;
-	if (ShutdownRequestPending || ProcDiePending || QueryCancelPending || abort_requested)
+	if (ShutdownRequestPending || ProcDiePending || QueryCancelPending)
 		return 1;
 	return 0;
 }

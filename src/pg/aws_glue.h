@@ -34,9 +34,6 @@ extern void vtp_aws_note_credentials(void);
 /* Whether transfers stop on query cancel and shutdown (VTP_ABORT_NEVER for clean-up during shutdown). */
 extern void vtp_aws_set_abort_mode(vtp_abort_mode m);
 
-/* Abort transfers in flight (a task that lost its video), until cleared. */
-extern void vtp_aws_request_abort(bool on);
-
 /* ereport an AWS error at elevel with its SQLSTATE; what says what was being done. */
 extern void vtp_aws_ereport(int elevel, const aws_error *err, const char *what);
 

@@ -303,11 +303,13 @@ ok(($ops{sqs_send}{'sqs:SendMessage'} // 0) && ($ops{s3_head}{'s3:GetObject'} //
 	'the derivation finds what it must (sqs_send sends, s3_head reads, a stream puts)');
 
 # Where each call goes: bucket and queue expressions at the call sites.
-my %ROLE = (vtp_temp_bucket => ['temp'], vtp_output_bucket => ['output'],
-	vtp_events_queue_url => ['events'], vtp_tasks_queue_url => ['tasks']);
+my %ROLE = (vtp_temp_bucket => ['temp'], vtp_output_bucket => ['output'], vtp_events_queue_url => ['events'], vtp_tasks_queue_url => ['tasks']);
 # Expressions the source cannot tell by itself (file:expression => roles), why in each:
 my %HAND = (
-	'src/job/transfer.c:t->bucket' => [ 'temp', 'sources' ],    # the task's source: vtp_enqueue takes the temp bucket or vtp.source_buckets
+	'src/job/transfer.c:j->bucket' => [ 'temp', 'sources' ],    # the job's source: vtp_enqueue takes the temp bucket or vtp.source_buckets
+	# the job engine's settings, copied from the GUCs by bgworker/transcode.c's fill_settings()
+	'src/job/transfer.c:j->h->set->output_bucket' => ['output'],     # vtp.output_bucket; and vtp.tasks_queue_url:
+	(map { ("src/job/$_" => ['tasks']) } qw(job.c:j->h->set->tasks_queue_url job.c:h->set->tasks_queue_url heartbeat.c:s->tasks_queue_url)),
 	'bgworker/reconcile.c:r->bucket' => [ 'temp', 'output' ],    # the trash: vtp_delete and the reconciler trash only temp and output objects
 	'bgworker/http.c:bucket' => ['temp'],                        # copy_settings() copies the temp bucket
 	'bgworker/http.c:u->st.bucket' => ['temp'],                  # the upload's stream, begun on that bucket
@@ -480,9 +482,10 @@ vtp.transcode_workers = 1
 	for my $f (glob('bgworker/*.c'), glob('src/*/*.c'), glob('transcoder/*.c'))
 	{
 		my $t = strip_comments(slurp_file($f));
-		for my $a (call_args($t, 'task_set_error')) { $codes{$_} = $f for ($a->[1] // '') =~ /"([a-z_]+)"/g; }
+		for my $a (call_args($t, 'job_set_error')) { $codes{$_} = $f for ($a->[1] // '') =~ /"([a-z_]+)"/g; }
 		for my $fn (qw(tc_report_error tc_fail_av)) { for my $a (call_args($t, $fn)) { $codes{$1} = $f if $a->[0] =~ /^"(\w+)"$/; } }
-		for my $fn (qw(catalog_release catalog_fail)) { for my $a (call_args($t, $fn)) { $codes{$1} = $f if ($a->[2] // '') =~ /^"(\w+)"$/; } }
+		# (the job engine's host->release(host, job, code, ...) has the code third too)
+		for my $fn (qw(catalog_release catalog_fail release)) { for my $a (call_args($t, $fn)) { $codes{$1} = $f if ($a->[2] // '') =~ /^"(\w+)"$/; } }
 		$codes{$1} = $f while $t =~ /error_code = '(\w+)'/g;
 		if ($t =~ /known_codes\[\]\s*=\s*\{(.*?)\}/s) { $codes{$_} = $f for $1 =~ /"(\w+)"/g; }
 	}
