@@ -374,15 +374,17 @@ prepare_scratch(void)
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("vtp transcode: %s", err)));
 }
 
-/* Reconcile what a crash of this worker left behind, then check the sandbox. */
+/*
+ * Once ready (the loop's start): reconcile what a crash of this worker left
+ * behind, then check the sandbox. arg is the worker's index.
+ */
 static void
-transcode_start(int index, aws_client *c)
+transcode_start(aws_client *c, void *arg)
 {
 	const char *lower = getenv(TEST_MAX_VISIBILITY_ENV);
+	int			index = *(const int *) arg;
 	int			n;
 
-	while (!vtp_worker_ready(owner_name, false, c))
-		vtp_worker_wait(2000);
 	catalog_begin();
 	n = catalog_reset_owned(owner_name);
 	catalog_commit();
@@ -402,8 +404,11 @@ transcode_start(int index, aws_client *c)
 	(void) check_sandbox(true);
 }
 
-/* Wait for one task and run it (or hand it back if the worker is told to stop meanwhile). */
-static void
+/*
+ * Wait for one task and run it (or hand it back if the worker is told to
+ * stop meanwhile): the loop's step. Returns how long to wait before the next.
+ */
+static long
 receive_and_run(aws_client *c)
 {
 	sqs_message *msgs = NULL;
@@ -424,12 +429,10 @@ receive_and_run(aws_client *c)
 					&msgs, &n, &err) != 0)
 	{
 		c->between = NULL;
-		if (!err.aborted)
-		{
-			vtp_aws_ereport(WARNING, &err, "receive transcode tasks");
-			vtp_worker_wait(5000);
-		}
-		return;
+		if (err.aborted)
+			return 0;
+		vtp_aws_ereport(WARNING, &err, "receive transcode tasks");
+		return 5000;
 	}
 	c->between = NULL;
 	if (ShutdownRequestPending)
@@ -448,40 +451,43 @@ receive_and_run(aws_client *c)
 		vtp_slot_state("idle", NULL, 0);
 	}
 	sqs_messages_free(msgs, n);
+	return 0;
+}
+
+/*
+ * One round of the worker loop: no tasks while the sandbox says no (a
+ * minute, or until a signal — SIGHUP: perhaps vtp.sandbox changed — then
+ * it is checked again); else one receive.
+ */
+static long
+transcode_step(aws_client *c, void *arg)
+{
+	if (!check_sandbox(false))
+	{
+		vtp_worker_activity("not taking tasks: transcoder sandbox unavailable (%s)", sandbox_why);
+		vtp_slot_state("sandbox unavailable", NULL, 0);
+		sandbox_checked = 0;	/* after the wait, look again */
+		return SANDBOX_RECHECK_SECONDS * 1000L;
+	}
+	return receive_and_run(c);
 }
 
 void
 vtp_transcode_main(Datum arg)
 {
-	MemoryContext loop_cxt;
-	aws_client	c;
+	int			index = DatumGetInt32(arg);
+	vtp_worker_def def;
 
 	vtp_worker_start("transcode", "starting");
 	owner_name = MemoryContextStrdup(TopMemoryContext, MyBgworkerEntry->bgw_name);
-	loop_cxt = AllocSetContextCreate(TopMemoryContext, "vtp transcode loop", ALLOCSET_DEFAULT_SIZES);
-	memset(&c, 0, sizeof(c));
-	transcode_start(DatumGetInt32(arg), &c);
-
-	for (;;)
-	{
-		MemoryContextSwitchTo(loop_cxt);
-		MemoryContextReset(loop_cxt);
-		ResetLatch(MyLatch);
-		vtp_worker_poll_signals();
-		if (!vtp_worker_ready(owner_name, false, &c))
-		{
-			vtp_worker_wait(2000);
-			continue;
-		}
-		if (!check_sandbox(false))
-		{
-			vtp_worker_activity("not taking tasks: transcoder sandbox unavailable (%s)", sandbox_why);
-			vtp_slot_state("sandbox unavailable", NULL, 0);
-			/* a minute, or until a signal (SIGHUP: perhaps vtp.sandbox changed): then look again */
-			vtp_worker_wait(SANDBOX_RECHECK_SECONDS * 1000L);
-			sandbox_checked = 0;
-			continue;
-		}
-		receive_and_run(&c);
-	}
+	memset(&def, 0, sizeof(def));
+	def.name = owner_name;		/* known at run time: a local definition */
+	def.need_events = false;
+	def.ready_check = VTP_READY_EVERY_ROUND;
+	def.not_ready_ms = 2000;
+	def.sock = PGINVALID_SOCKET;
+	def.start = transcode_start;
+	def.step = transcode_step;
+	def.arg = &index;
+	vtp_worker_loop(&def);
 }
