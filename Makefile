@@ -77,7 +77,7 @@ $(OBJS): $(wildcard src/*/*.h bgworker/*.h) Makefile
 # --- the transcoder helper: its own program, the only one linking libav ---
 HELPER_SRC = transcoder/main.c transcoder/pipeline.c transcoder/probe.c transcoder/video.c transcoder/audio.c \
              transcoder/sandbox.c transcoder/sandbox_check.c transcoder/report_out.c src/core/ladder.c src/core/buf.c
-HELPER_CFLAGS = -O2 -g $(WARN) $(CORE_INC) -Itranscoder $(VERSION_DEF)
+HELPER_CFLAGS = -O2 -g $(WARN) $(CORE_INC) -Itranscoder $(VERSION_DEF) $(VTP_ASSERT)
 
 all: vtp-transcode
 
