@@ -47,12 +47,12 @@ stop_check(void *arg)
 
 /* The worker's main thread answers r (the connection waits on the server, not the client). */
 static bool
-ask_worker(upload_server *srv, struct MHD_Connection *con, upq_req *r)
+ask_worker(upload_server *srv, struct MHD_Connection *con, upload_request *r)
 {
 	bool		ok;
 
 	http_conn_busy(con, true);
-	ok = upq_call(&srv->q, r, DB_TIMEOUT_MS);
+	ok = upload_queue_call(&srv->q, r, DB_TIMEOUT_MS);
 	http_conn_busy(con, false);
 	return ok;
 }
@@ -66,7 +66,7 @@ static unsigned
 check_token(upload_server *srv, struct MHD_Connection *con, int *retry_after)
 {
 	const char *auth = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
-	upq_req		r;
+	upload_request	r;
 
 	if ((*retry_after = http_auth_throttled(srv, con)) > 0)
 	{
@@ -81,7 +81,7 @@ check_token(upload_server *srv, struct MHD_Connection *con, int *retry_after)
 		return 401;
 	}
 	memset(&r, 0, sizeof(r));
-	r.kind = UPQ_AUTH;
+	r.kind = UPLOAD_REQ_AUTH;
 	vtp_sha256_hex(auth + 7, strlen(auth + 7), r.token_sha256);
 	if (!ask_worker(srv, con, &r))
 		return 503;
@@ -186,7 +186,7 @@ static enum MHD_Result
 finish_upload(upload *u, struct MHD_Connection *con)
 {
 	aws_error	err;
-	upq_req		r;
+	upload_request	r;
 	int			st;
 
 	u->answered = true;
@@ -218,7 +218,7 @@ finish_upload(upload *u, struct MHD_Connection *con)
 	if (st != 0)
 		return http_respond_store_failed(con, &err);
 	u->finished = true;
-	r.kind = UPQ_REGISTER;
+	r.kind = UPLOAD_REQ_REGISTER;
 	memcpy(r.id, u->id, sizeof(r.id));
 	snprintf(r.bucket, sizeof(r.bucket), "%s", u->st.bucket);
 	r.key = u->key;
@@ -244,7 +244,7 @@ finish_upload(upload *u, struct MHD_Connection *con)
 static enum MHD_Result
 get_video(upload_server *srv, struct MHD_Connection *con, const char *id)
 {
-	upq_req		r;
+	upload_request	r;
 	unsigned	st;
 	int			retry;
 	enum MHD_Result ret;
@@ -254,7 +254,7 @@ get_video(upload_server *srv, struct MHD_Connection *con, const char *id)
 	if (!vtp_is_uuid(id))
 		return http_respond_error(con, 404, "no such video");
 	memset(&r, 0, sizeof(r));
-	r.kind = UPQ_GET;
+	r.kind = UPLOAD_REQ_GET;
 	memcpy(r.id, id, VTP_UUID_SIZE);
 	if (!ask_worker(srv, con, &r))
 		return http_respond_error(con, 503, "the database did not answer");

@@ -67,7 +67,7 @@ typedef struct http_refusals
 
 typedef struct upload_server
 {
-	upq			q;
+	upload_queue q;
 	pthread_mutex_t cfg_mu;		/* guards the fields below it up to 'active' */
 	aws_client	tmpl;			/* settings and credentials each upload copies */
 	char		temp_bucket[64];

@@ -146,14 +146,14 @@ http_add_connection(upload_server *srv, int fd)
 
 /*
  * Never blocks on a client or the database: the queue closes first (every
- * thread waiting in upq_call returns), transfers see 'stopping' within a
+ * thread waiting in upload_queue_call returns), transfers see 'stopping' within a
  * second, and libmicrohttpd shuts every socket down before it joins threads.
  */
 void
 http_stop(upload_server *srv)
 {
 	atomic_store(&srv->stopping, true);
-	upq_close(&srv->q);
+	upload_queue_close(&srv->q);
 	http_limits_stop(srv);
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);

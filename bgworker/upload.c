@@ -58,7 +58,7 @@ stop_http(int code, Datum arg)
 	{
 		http_stop(&srv);
 		/* every HTTP thread is gone now: the queue can go too */
-		upq_destroy(&srv.q);
+		upload_queue_destroy(&srv.q);
 		ereport(LOG, (errmsg("vtp upload: stopped listening")));
 	}
 }
@@ -114,14 +114,14 @@ publish_settings(aws_client *c, void *arg)
 
 /* The answer to r, from the catalog (inside serve_one's transaction). */
 static void
-answer(upq_req *r)
+answer(upload_request *r)
 {
 	switch (r->kind)
 	{
-		case UPQ_AUTH:
+		case UPLOAD_REQ_AUTH:
 			r->status = catalog_token_live(r->token_sha256) ? 200 : 401;
 			break;
-		case UPQ_REGISTER:
+		case UPLOAD_REQ_REGISTER:
 			{
 				char		id[VTP_UUID_SIZE];
 				vtp_reg		reg = catalog_register(r->bucket, r->key, r->etag, r->size, "", id);
@@ -143,7 +143,7 @@ answer(upq_req *r)
 				}
 				break;
 			}
-		case UPQ_GET:
+		case UPLOAD_REQ_GET:
 			{
 				char	   *json = catalog_video_json(r->id);
 
@@ -172,7 +172,7 @@ answer(upq_req *r)
  * its SQLSTATE, never to the client.
  */
 static void
-serve_one(upq_req *r)
+serve_one(upload_request *r)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(request_cxt);
 
@@ -211,7 +211,7 @@ serve_one(upq_req *r)
 		r->body = NULL;
 		r->status = 500;
 		strlcpy(r->message, "internal error", sizeof(r->message));
-		if (r->kind == UPQ_REGISTER)
+		if (r->kind == UPLOAD_REQ_REGISTER)
 		{
 			/* stored already: the HTTP side answers 202, the notification registers it */
 			deferred_uploads++;
@@ -236,14 +236,14 @@ serve_one(upq_req *r)
 static void
 serve_queue(void)
 {
-	upq_req    *r = upq_take(&srv.q);
+	upload_request *	r = upload_queue_take(&srv.q);
 
 	while (r)
 	{
-		upq_req    *next = r->next;	/* r may be gone once answered */
+		upload_request *	next = r->next;	/* r may be gone once answered */
 
 		serve_one(r);
-		upq_answer(&srv.q, r);
+		upload_queue_answer(&srv.q, r);
 		r = next;
 	}
 }
@@ -323,7 +323,7 @@ vtp_upload_main(Datum arg)
 	memset(&srv, 0, sizeof(srv));
 	pthread_mutex_init(&srv.cfg_mu, NULL);
 	request_cxt = AllocSetContextCreate(TopMemoryContext, "vtp upload request", ALLOCSET_DEFAULT_SIZES);
-	if (upq_init(&srv.q) != 0)
+	if (upload_queue_init(&srv.q) != 0)
 		ereport(ERROR, (errmsg("vtp upload: could not create an eventfd: %m")));
 	/* before any thread exists: libcurl's global set-up is not thread-safe */
 	curl_global_init(CURL_GLOBAL_DEFAULT);

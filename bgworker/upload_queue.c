@@ -14,7 +14,7 @@
 #include "vtp_assert.h"
 
 int
-upq_init(upq *q)
+upload_queue_init(upload_queue *q)
 {
 	memset(q, 0, sizeof(*q));
 	pthread_mutex_init(&q->mu, NULL);
@@ -24,7 +24,7 @@ upq_init(upq *q)
 }
 
 void
-upq_destroy(upq *q)
+upload_queue_destroy(upload_queue *q)
 {
 	if (q->wake_fd >= 0)
 		close(q->wake_fd);
@@ -34,7 +34,7 @@ upq_destroy(upq *q)
 }
 
 bool
-upq_call(upq *q, upq_req *r, int timeout_ms)
+upload_queue_call(upload_queue *q, upload_request *r, int timeout_ms)
 {
 	struct timespec until;
 	uint64_t	one = 1;
@@ -74,7 +74,7 @@ upq_call(upq *q, upq_req *r, int timeout_ms)
 	if (!ok)
 	{
 		/* not answered: take it back out if it is still queued */
-		upq_req   **pp = &q->head,
+		upload_request **pp = &q->head,
 				   *prev = NULL;
 
 		while (*pp && *pp != r)
@@ -105,10 +105,10 @@ upq_call(upq *q, upq_req *r, int timeout_ms)
 	return ok;
 }
 
-upq_req *
-upq_take(upq *q)
+upload_request *
+upload_queue_take(upload_queue *q)
 {
-	upq_req    *list;
+	upload_request *	list;
 	uint64_t	n;
 
 	if (read(q->wake_fd, &n, sizeof(n)) < 0)
@@ -124,7 +124,7 @@ upq_take(upq *q)
 }
 
 void
-upq_answer(upq *q, upq_req *r)
+upload_queue_answer(upload_queue *q, upload_request *r)
 {
 	pthread_mutex_lock(&q->mu);
 	VTP_ASSERT(!r->done);		/* taken once, answered once */
@@ -134,7 +134,7 @@ upq_answer(upq *q, upq_req *r)
 }
 
 void
-upq_close(upq *q)
+upload_queue_close(upload_queue *q)
 {
 	pthread_mutex_lock(&q->mu);
 	q->closing = true;

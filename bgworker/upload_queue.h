@@ -14,16 +14,16 @@
 
 #include "names.h"
 
-typedef enum upq_kind
+typedef enum upload_request_kind
 {
-	UPQ_AUTH,					/* is token_sha256 a live token? */
-	UPQ_REGISTER,				/* record an uploaded object as a Pending video */
-	UPQ_GET						/* a video as JSON */
-} upq_kind;
+	UPLOAD_REQ_AUTH,					/* is token_sha256 a live token? */
+	UPLOAD_REQ_REGISTER,				/* record an uploaded object as a Pending video */
+	UPLOAD_REQ_GET						/* a video as JSON */
+} upload_request_kind;
 
-typedef struct upq_req
+typedef struct upload_request
 {
-	upq_kind	kind;
+	upload_request_kind	kind;
 	char		token_sha256[65];
 	char		id[VTP_UUID_SIZE];
 	char		bucket[64];
@@ -35,43 +35,43 @@ typedef struct upq_req
 	char	   *body;			/* malloc'd JSON, or NULL */
 	char		message[256];
 	bool		done;
-	struct upq_req *next;
-} upq_req;
+	struct upload_request *next;
+} upload_request;
 
-typedef struct upq
+typedef struct upload_queue
 {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	upq_req    *head;
-	upq_req    *tail;
+	upload_request *	head;
+	upload_request *	tail;
 	int			wake_fd;		/* eventfd the main thread waits on */
 	bool		closing;
-} upq;
+} upload_queue;
 
 /* An empty queue and its eventfd; -1 (errno set) if the eventfd cannot be made. */
-extern int	upq_init(upq *q);
+extern int	upload_queue_init(upload_queue *q);
 
 /* Free the queue, once no thread can call it any more (after http_stop). */
-extern void upq_destroy(upq *q);
+extern void upload_queue_destroy(upload_queue *q);
 
 /*
  * Thread side: queue r and wait up to timeout_ms (longer only while the main
  * thread is answering r). False if the queue is or becomes closed, or the
  * request timed out before the main thread took it.
  */
-extern bool upq_call(upq *q, upq_req *r, int timeout_ms);
+extern bool upload_queue_call(upload_queue *q, upload_request *r, int timeout_ms);
 
 /* Main thread: take every queued request (a list linked by next; NULL if none). */
-extern upq_req *upq_take(upq *q);
+extern upload_request *upload_queue_take(upload_queue *q);
 
 /* Main thread: r's answer is written; wake the thread waiting for it (r may be gone after). */
-extern void upq_answer(upq *q, upq_req *r);
+extern void upload_queue_answer(upload_queue *q, upload_request *r);
 
 /*
  * Main thread: refuse new requests and wake every waiter, including those
  * whose request it took but will never answer (it is exiting): after this,
  * the main thread must not touch any request it took.
  */
-extern void upq_close(upq *q);
+extern void upload_queue_close(upload_queue *q);
 
 #endif

@@ -36,30 +36,30 @@ answer_loop(void *arg)
 	{
 		struct pollfd p = {srv.q.wake_fd, POLLIN, 0};
 		uint64_t	n;
-		upq_req    *r;
+		upload_request *	r;
 
 		if (poll(&p, 1, 1000) <= 0)
 			continue;
 		if (read(srv.q.wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 			continue;
-		for (r = upq_take(&srv.q); r;)
+		for (r = upload_queue_take(&srv.q); r;)
 		{
-			upq_req    *next = r->next;
+			upload_request *	next = r->next;
 
 			switch (r->kind)
 			{
-				case UPQ_AUTH:
+				case UPLOAD_REQ_AUTH:
 					r->status = strcmp(r->token_sha256, live_token) == 0 ? 200 : 401;
 					break;
-				case UPQ_REGISTER:
+				case UPLOAD_REQ_REGISTER:
 					r->status = 201;
 					break;
-				case UPQ_GET:
+				case UPLOAD_REQ_GET:
 					r->status = 404;
 					snprintf(r->message, sizeof(r->message), "no such video");
 					break;
 			}
-			upq_answer(&srv.q, r);
+			upload_queue_answer(&srv.q, r);
 			r = next;
 		}
 	}
@@ -75,7 +75,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	memset(&srv, 0, sizeof(srv));
 	pthread_mutex_init(&srv.cfg_mu, NULL);
-	if (upq_init(&srv.q) != 0)
+	if (upload_queue_init(&srv.q) != 0)
 		abort();
 	aws_client_defaults(&srv.tmpl);
 	strcpy(srv.tmpl.s3_endpoint, "http://127.0.0.1:9");
