@@ -9,7 +9,11 @@
 #      leaves undefined and another defines is a call between files)
 #   5. the job engine (src/job) and the pure parts (src/core) include no
 #      PostgreSQL header
-#   6. make prints no warning (its own, such as an overridden recipe)
+#   6. each room calls only itself and the rooms before it in
+#      core → aws → job → pg → bgworker (the helper, transcoder/, only core),
+#      as docs/source-tree.md draws them (src/pg/vtp.c, the module's
+#      _PG_init, calls every subsystem's init)
+#   7. make prints no warning (its own, such as an overridden recipe)
 # Run from the repository root after `make` (it reads the objects PGXS built
 # and compiles the helper's sources on their own to a scratch directory).
 # Prints every finding, exits 1 if there is one.
@@ -117,9 +121,25 @@ for my $a (sort keys %calls)
 			join(', ', sort keys %{ $calls{$a}{$b} }), join(', ', sort keys %{ $calls{$b}{$a} }));
 	}
 }
+# 6: the rooms' order
+my %RANK = (core => 0, aws => 1, job => 2, pg => 3, bgworker => 4);
+sub room { my ($f) = @_; return $f =~ m{^src/(\w+)/} ? $1 : $f =~ m{^(\w+)/} ? $1 : ''; }
+for my $a (sort keys %calls)
+{
+	for my $b (sort keys %{ $calls{$a} })
+	{
+		my ($ra, $rb) = (room($a), room($b));
+		# src/pg/vtp.c is the module itself: _PG_init calls every subsystem's init
+		next if $ra eq $rb || $a eq 'src/pg/vtp.c';
+		my $ok = $ra eq 'transcoder' ? $rb eq 'core'
+		  : defined $RANK{$ra} && defined $RANK{$rb} && $RANK{$rb} < $RANK{$ra};
+		push @bad, sprintf("%s (room %s) calls %s (room %s): %s", $a, $ra, $b, $rb,
+			join(', ', sort keys %{ $calls{$a}{$b} })) unless $ok;
+	}
+}
 push @bad, "no objects found: run make first" unless grep { /\.o$/ && !/^\Q$tmp\E/ } @objs;
 
-# 6: make's own warnings (a dry run of the whole build)
+# 7: make's own warnings (a dry run of the whole build)
 my @warn = grep { /warning/i } `make -n -B all 2>&1 >/dev/null`;
 push @bad, map { "make: " . s/\s+$//r } @warn;
 
@@ -129,5 +149,5 @@ if (@bad)
 	printf "structure: %d finding(s)\n", scalar @bad;
 	exit 1;
 }
-printf "structure: %d C files, %d scripts, %d objects: no ../ include, none over %d lines, no function over %d, no two files calling each other, no make warning\n",
+printf "structure: %d C files, %d scripts, %d objects: no ../ include, none over %d lines, no function over %d, no two files calling each other, rooms in order, no make warning\n",
   scalar @c_files, scalar @script_files, scalar @objs, $MAX_FILE, $MAX_FUNC;
