@@ -50,40 +50,6 @@ static int	sandbox_mode_checked = -1;
 static bool sandbox_warned = false;
 static char sandbox_why[256];
 
-/* Copy the GUCs the engine reads into its settings (at start, before each task, after a reload). */
-static void
-fill_settings(job_settings *s)
-{
-	strlcpy(s->catalog, vtp_catalog_identity(), sizeof(s->catalog));
-	strlcpy(s->temp_bucket, vtp_temp_bucket, sizeof(s->temp_bucket));
-	strlcpy(s->output_bucket, vtp_output_bucket, sizeof(s->output_bucket));
-	strlcpy(s->output_prefix, vtp_output_prefix, sizeof(s->output_prefix));
-	strlcpy(s->tasks_queue_url, vtp_tasks_queue_url, sizeof(s->tasks_queue_url));
-	strlcpy(s->scratch_dir, worker_dir ? worker_dir : "", sizeof(s->scratch_dir));
-	if (vtp_transcoder_path && vtp_transcoder_path[0])
-		strlcpy(s->transcoder_path, vtp_transcoder_path, sizeof(s->transcoder_path));
-	else
-		snprintf(s->transcoder_path, sizeof(s->transcoder_path), "%s/vtp-transcode", pkglib_path);
-	strlcpy(s->renditions, vtp_renditions, sizeof(s->renditions));
-	strlcpy(s->x264_preset, vtp_x264_preset, sizeof(s->x264_preset));
-	s->x264_crf = vtp_x264_crf;
-	strlcpy(s->x264_hd_preset, vtp_x264_hd_preset, sizeof(s->x264_hd_preset));
-	s->x264_hd_crf = vtp_x264_hd_crf;
-	s->threads = vtp_transcode_threads;
-	s->max_width = vtp_max_width;
-	s->max_height = vtp_max_height;
-	s->max_duration_s = vtp_max_duration_s;
-	s->max_streams = vtp_max_streams;
-	s->max_source_size_mb = vtp_max_source_size_mb;
-	s->nice = vtp_transcode_nice;
-	s->memory_mb = vtp_transcode_memory_mb;
-	s->transcode_timeout_s = vtp_transcode_timeout_s;
-	s->visibility_timeout_s = vtp_visibility_timeout;
-	s->storage_outage_timeout_s = vtp_storage_outage_timeout_s;
-	s->sandbox_required = vtp_sandbox == VTP_SANDBOX_REQUIRED;
-	s->sqs_max_visibility = sqs_max_visibility;
-}
-
 /* A malloc'd copy for the engine (which frees it); NULL stays NULL. */
 static char *
 engine_strdup(const char *s)
@@ -215,8 +181,8 @@ host_release(void *arg, const job *j, const char *code, const char *msg, bool re
 
 	catalog_begin();
 	retry = catalog_release(j->id, j->attempt, code, msg, refund);
-	if (requeue)
-		catalog_requeue(j->id); /* a Pending video only: a fresh task, at once */
+	if (requeue && retry)
+		catalog_requeue(j->id); /* Pending again: a fresh task, at once */
 	catalog_commit();
 	return retry;
 }
@@ -284,7 +250,7 @@ host_wait(void *arg, long timeout_ms, int fd1, int fd2)
 	reload = ConfigReloadPending;
 	vtp_worker_reload_if_asked(NULL);
 	if (reload)
-		fill_settings(&settings);
+		(void) vtp_transcode_fill_settings(&settings, worker_dir, sqs_max_visibility);	/* one that does not fit: the old value, until the next task */
 }
 
 static bool
@@ -330,7 +296,7 @@ check_sandbox(bool force)
 		return sandbox_ok;
 	sandbox_checked = time(NULL);
 	sandbox_mode_checked = vtp_sandbox;
-	fill_settings(&settings);
+	(void) vtp_transcode_fill_settings(&settings, worker_dir, sqs_max_visibility);
 	if (job_scratch_dir(dir, err, sizeof(err)) != 0)
 	{
 		strlcpy(why, err, sizeof(why));
@@ -446,7 +412,7 @@ receive_and_run(aws_client *c)
 	}
 	for (i = 0; i < n; i++)
 	{
-		fill_settings(&settings);
+		(void) vtp_transcode_fill_settings(&settings, worker_dir, sqs_max_visibility);	/* checked by the step just before */
 		(void) job_run_message(&host, c, &msgs[i], received_at);
 		vtp_slot_state("idle", NULL, 0);
 	}
@@ -462,6 +428,21 @@ receive_and_run(aws_client *c)
 static long
 transcode_step(aws_client *c, void *arg)
 {
+	static bool too_long_warned = false;
+
+	if (!vtp_transcode_fill_settings(&settings, worker_dir, sqs_max_visibility))
+	{
+		/* a shorter copy would be another prefix or path: take no task */
+		if (!too_long_warned)
+			ereport(WARNING, (errmsg("%s: not taking transcode tasks: a setting is longer than a transcode job takes",
+									 owner_name),
+							  errdetail("vtp.output_prefix, vtp.renditions and vtp.tasks_queue_url take at most %d bytes, vtp.scratch_dir and vtp.transcoder_path at most %d.",
+										(int) sizeof(settings.output_prefix) - 1, (int) sizeof(settings.scratch_dir) - 8)));
+		too_long_warned = true;
+		vtp_worker_activity("not taking tasks: a setting is too long");
+		return SANDBOX_RECHECK_SECONDS * 1000L;
+	}
+	too_long_warned = false;
 	if (!check_sandbox(false))
 	{
 		vtp_worker_activity("not taking tasks: transcoder sandbox unavailable (%s)", sandbox_why);

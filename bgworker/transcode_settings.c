@@ -9,7 +9,11 @@
 
 #include <limits.h>
 
+#include "miscadmin.h"
 #include "utils/guc.h"
+
+#include "catalog.h"
+#include "settings.h"
 
 #include "ladder.h"
 
@@ -121,4 +125,54 @@ vtp_transcode_init(void)
 {
 	define_work();
 	define_helper_limits();
+}
+
+/*
+ * One string setting into its place in the engine's settings. A value that
+ * does not fit is not cut (a shorter prefix or path would be another place):
+ * the old value stays, and false.
+ */
+static bool
+copy_setting(char *dst, size_t size, const char *value)
+{
+	if (strlen(value) >= size)
+		return false;
+	strlcpy(dst, value, size);
+	return true;
+}
+
+bool
+vtp_transcode_fill_settings(job_settings *s, const char *worker_dir, int sqs_max_visibility)
+{
+	char		helper[MAXPGPATH + 32];
+	bool		fit = true;
+
+	snprintf(helper, sizeof(helper), "%s/vtp-transcode", pkglib_path);
+	fit &= copy_setting(s->catalog, sizeof(s->catalog), vtp_catalog_identity());
+	fit &= copy_setting(s->temp_bucket, sizeof(s->temp_bucket), vtp_temp_bucket);
+	fit &= copy_setting(s->output_bucket, sizeof(s->output_bucket), vtp_output_bucket);
+	fit &= copy_setting(s->output_prefix, sizeof(s->output_prefix), vtp_output_prefix);
+	fit &= copy_setting(s->tasks_queue_url, sizeof(s->tasks_queue_url), vtp_tasks_queue_url);
+	fit &= copy_setting(s->scratch_dir, sizeof(s->scratch_dir), worker_dir ? worker_dir : "");
+	fit &= copy_setting(s->transcoder_path, sizeof(s->transcoder_path),
+						vtp_transcoder_path && vtp_transcoder_path[0] ? vtp_transcoder_path : helper);
+	fit &= copy_setting(s->renditions, sizeof(s->renditions), vtp_renditions);
+	fit &= copy_setting(s->x264_preset, sizeof(s->x264_preset), vtp_x264_preset);
+	s->x264_crf = vtp_x264_crf;
+	fit &= copy_setting(s->x264_hd_preset, sizeof(s->x264_hd_preset), vtp_x264_hd_preset);
+	s->x264_hd_crf = vtp_x264_hd_crf;
+	s->threads = vtp_transcode_threads;
+	s->max_width = vtp_max_width;
+	s->max_height = vtp_max_height;
+	s->max_duration_s = vtp_max_duration_s;
+	s->max_streams = vtp_max_streams;
+	s->max_source_size_mb = vtp_max_source_size_mb;
+	s->nice = vtp_transcode_nice;
+	s->memory_mb = vtp_transcode_memory_mb;
+	s->transcode_timeout_s = vtp_transcode_timeout_s;
+	s->visibility_timeout_s = vtp_visibility_timeout;
+	s->storage_outage_timeout_s = vtp_storage_outage_timeout_s;
+	s->sandbox_required = vtp_sandbox == VTP_SANDBOX_REQUIRED;
+	s->sqs_max_visibility = sqs_max_visibility;
+	return fit;
 }

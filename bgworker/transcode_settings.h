@@ -9,6 +9,8 @@
 
 #include "postgres.h"
 
+#include "job.h"
+
 #define VTP_SANDBOX_REQUIRED 0
 #define VTP_SANDBOX_BEST_EFFORT 1
 
@@ -33,5 +35,12 @@ extern char *vtp_transcoder_path;
 
 /* Define the transcode workers' GUCs (from _PG_init, before the workers are registered). */
 extern void vtp_transcode_init(void);
+
+/*
+ * Copy the GUCs the job engine reads into s, with the worker's scratch
+ * directory and SQS's visibility limit (at start, before each task, after a
+ * reload); false if a string did not fit (that one keeps its old value).
+ */
+extern bool vtp_transcode_fill_settings(job_settings *s, const char *worker_dir, int sqs_max_visibility);
 
 #endif

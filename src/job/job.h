@@ -53,10 +53,10 @@ typedef struct job_settings
 	char		catalog[64];	/* this catalog's identity (tasks name theirs) */
 	char		temp_bucket[64];	/* originals are removed only from here */
 	char		output_bucket[64];	/* renditions go here */
-	char		output_prefix[256]; /* ... under <prefix><video id>/ */
+	char		output_prefix[1024];	/* ... under <prefix><video id>/ (an S3 key has at most 1024 bytes) */
 	char		tasks_queue_url[1024];
-	char		scratch_dir[1024];	/* this worker's scratch: a job works in <dir>/<video id> */
-	char		transcoder_path[1024];	/* the vtp-transcode helper */
+	char		scratch_dir[1088];	/* this worker's scratch: a job works in <dir>/<video id> */
+	char		transcoder_path[1088];	/* the vtp-transcode helper (a path: MAXPGPATH and a name) */
 	char		renditions[1024];	/* vtp.renditions */
 	char		x264_preset[32];
 	double		x264_crf;
