@@ -183,6 +183,8 @@ vtp_worker_loop(const vtp_worker_def *def)
 							 def->not_ready_ms, PG_WAIT_EXTENSION);
 			continue;
 		}
+		/* a readiness check's transaction leaves TopMemoryContext current */
+		MemoryContextSwitchTo(loop_cxt);
 		ms = def->step(&c, def->arg);
 		woke = ms > 0 ? loop_wait(def, ms) : 0;
 	}

@@ -39,6 +39,7 @@ static MemoryContext result_cxt = NULL;
  */
 static char *schema_cached = NULL;
 static bool schema_valid = false;
+static uint64 schema_generation = 0;	/* bumped by every callback that forgets the schema */
 static bool schema_callbacks = false;
 
 /*
@@ -112,18 +113,21 @@ static void
 schema_forget_xact(XactEvent event, void *arg)
 {
 	schema_valid = false;
+	schema_generation++;
 }
 
 static void
 schema_forget_rel(Datum arg, Oid relid)
 {
 	schema_valid = false;
+	schema_generation++;
 }
 
 static void
 schema_forget_nsp(Datum arg, int cacheid, uint32 hashvalue)
 {
 	schema_valid = false;
+	schema_generation++;
 }
 
 /* The extension's schema, quoted; ERROR if it is not installed. */
@@ -132,6 +136,7 @@ catalog_schema_quoted(void)
 {
 	Oid			nsp;
 	char	   *quoted;
+	uint64		generation;
 
 	if (!schema_callbacks)
 	{
@@ -143,12 +148,17 @@ catalog_schema_quoted(void)
 	Assert(IsTransactionState());
 	if (schema_valid)
 		return pstrdup(schema_cached);
-	/* the scan may take invalidations: valid from here on is what it then finds */
-	schema_valid = true;
+
+	/*
+	 * The scan may take invalidations (then what it finds may be stale) or
+	 * ERROR (a lock timeout, a cancel, caught by a subtransaction): the cache
+	 * is valid only once the new name is stored, and only if no callback ran
+	 * meanwhile.
+	 */
+	generation = schema_generation;
 	nsp = extension_schema(NULL, 0);
 	if (!OidIsValid(nsp))
 	{
-		schema_valid = false;
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("extension \"vtp\" is not installed in database \"%s\"",
@@ -158,6 +168,7 @@ catalog_schema_quoted(void)
 	if (schema_cached)
 		pfree(schema_cached);
 	schema_cached = quoted;
+	schema_valid = (generation == schema_generation);
 	return pstrdup(schema_cached);
 }
 
