@@ -246,7 +246,7 @@ claim(job *j)
 	j->attempt = cl.attempt;
 	j->bucket = cl.bucket;
 	j->key = cl.key;
-	j->etag = cl.etag ? cl.etag : strdup("");
+	j->etag = cl.etag ? cl.etag : vtp_strdup(NULL);	/* "" */
 	return true;
 }
 

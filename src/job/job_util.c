@@ -105,7 +105,10 @@ job_abort_check(void *arg)
 	return host_abort_check ? host_abort_check(arg) : 0;
 }
 
-/* A retry's sleep, in steps that watch the abort check and the host. */
+/*
+ * A retry's sleep: the host's own sleep (or a plain one), in steps that
+ * also watch the engine's abort flag (a lost lease cuts it short).
+ */
 static int
 job_sleep(long ms, void *arg)
 {
@@ -115,8 +118,11 @@ job_sleep(long ms, void *arg)
 
 		if (job_abort_check(arg))
 			return 1;
-		if (hook_host)
-			hook_host->wait(hook_host->host, step, -1, -1);
+		if (host_sleep != NULL)
+		{
+			if (host_sleep(step, arg))
+				return 1;
+		}
 		else
 			usleep((useconds_t) step * 1000);
 		ms -= step;
