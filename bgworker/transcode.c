@@ -66,12 +66,12 @@ engine_strdup(const char *s)
 
 /* The host interface (job.h), one catalog transaction per call. */
 static void
-host_claim(void *arg, const char *video_id, int lease_seconds, job_claim *out)
+host_claim(void *arg, const job *j, int lease_seconds, job_claim *out)
 {
 	vtp_claim	cl;
 
 	catalog_begin();
-	catalog_claim(video_id, owner_name, lease_seconds, &cl);
+	catalog_claim(j->id, owner_name, lease_seconds, &cl);
 	catalog_commit();
 	out->found = cl.found;
 	out->claimed = cl.claimed;

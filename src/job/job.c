@@ -228,14 +228,15 @@ claim(job *j)
 	job_claim	cl;
 
 	memset(&cl, 0, sizeof(cl));
-	j->h->claim(j->h->host, j->id, j->h->set->visibility_timeout_s, &cl);
+	vtp_uuid_v4(j->token);		/* this claim's lease: nobody else knows it */
+	j->h->claim(j->h->host, j, j->h->set->visibility_timeout_s, &cl);
 	if (!cl.claimed)
 	{
 		free(cl.bucket);
 		free(cl.key);
 		free(cl.etag);
-		if (cl.found && cl.held)
-			return false;		/* another worker holds it; the message returns later */
+		if (cl.unanswered || (cl.found && cl.held))
+			return false;		/* no answer, or another worker holds it: the message returns later */
 		job_logf(j->h, JOB_LOG, "vtp transcode: dropping task for video %s (%s)", j->id,
 				 cl.found ? cl.status : "no such video");
 		delete_message(j);

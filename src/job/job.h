@@ -102,6 +102,7 @@ typedef struct job
 	/* the description */
 	char		id[VTP_UUID_SIZE];	/* the video */
 	int			attempt;		/* the claim's attempt number */
+	char		token[VTP_UUID_SIZE];	/* the claim's lease token: every later call names it */
 	char	   *bucket;			/* the source */
 	char	   *key;
 	char	   *etag;			/* the announced version ("" unknown) */
@@ -142,6 +143,7 @@ typedef struct job_claim
 	bool		found;			/* the video exists */
 	bool		claimed;		/* Pending → Processing: it is this job's */
 	bool		held;			/* Processing under another live lease */
+	bool		unanswered;		/* the catalog could not be asked: leave the message, it comes back */
 	char		status[16];		/* when not claimed */
 	int			attempt;
 	char	   *bucket;
@@ -157,11 +159,15 @@ typedef struct job_claim
  */
 typedef struct job_host
 {
-	/* Claim the video for lease_seconds (Pending → Processing, compare-and-set); fills out. */
-	void		(*claim) (void *host, const char *video_id, int lease_seconds, job_claim *out);
+	/*
+	 * Claim j's video (j->id) under the lease token j->token for
+	 * lease_seconds (Pending → Processing, compare-and-set); fills out. A
+	 * claim asked again with the same token answers as the first did.
+	 */
+	void		(*claim) (void *host, const job *j, int lease_seconds, job_claim *out);
 	/* Is video_id this catalog's video of bucket/key? (a task naming another catalog) */
 	bool		(*video_is) (void *host, const char *video_id, const char *bucket, const char *key);
-	/* Renew j's lease for lease_seconds, with j->progress and j->eta_seconds; false once lost. */
+	/* Renew j's lease (j->token) for lease_seconds, with j->progress and j->eta_seconds; false once lost. */
 	bool		(*renew) (void *host, const job *j, int lease_seconds);
 	/* True (once) if a cancel or delete of this worker's video was committed since last asked. */
 	bool		(*take_cancel) (void *host);

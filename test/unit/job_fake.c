@@ -26,7 +26,7 @@ note(const char *what)
 }
 
 static void
-f_claim(void *host, const char *video_id, int lease_seconds, job_claim *out)
+f_claim(void *host, const job *j, int lease_seconds, job_claim *out)
 {
 	note("claim");
 	F.claims++;
