@@ -15,7 +15,8 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(start_emulator vtp_node awscli media wait_status ffprobe_json moov_before_mdat
-  log_count register wait_id wait_until check_invariants restart_immediate);
+  log_count register wait_id wait_until check_invariants restart_immediate
+  start_runner runner_pid runner_log runner_running stop_runner pid_running);
 
 our $ACCESS_KEY = 'vtptestkey';
 our $SECRET_KEY = 'vtptestsecret';
@@ -49,7 +50,12 @@ sub start_emulator
 	return $s;
 }
 
-END { $emu->kill_kill if $emu; }
+my @runners;
+END
+{
+	$_->kill_kill for grep { runner_running($_) } @runners;
+	$emu->kill_kill if $emu;
+}
 
 # A cluster with vtp preloaded and pointed at the emulator.
 sub vtp_node
@@ -179,7 +185,8 @@ sub register
 # half-made), no original of a Published video left in the temp bucket.
 sub check_invariants
 {
-	my ($node, $label, $timeout) = @_;
+	my ($node, $label, $timeout, %opt) = @_;
+	my @logs = ($node->logfile, @{ $opt{logs} // [] });
 	$timeout //= 240;
 	ok( $node->poll_query_until('postgres',
 			"SELECT count(*) = 0 FROM vtp_videos WHERE status IN ('Pending', 'Processing')", 't'),
@@ -192,7 +199,7 @@ sub check_invariants
 	  or diag($node->safe_psql('postgres', 'SELECT bucket, key, reason, tries, last_error FROM vtp_trash'));
 	my @published = split /
 /, $node->safe_psql('postgres', "SELECT id FROM vtp_videos WHERE status = 'Published' ORDER BY id");
-	my @twice = grep { log_count($node, qr/video \Q$_\E Published:/) != 1 } @published;
+	my @twice = grep { log_count(\@logs, qr/video \Q$_\E Published:/) != 1 } @published;
 	is_deeply(\@twice, [], "$label: each of " . scalar(@published) . " Published videos was published exactly once");
 	my @rend = sort split /
 /, $node->safe_psql('postgres',
@@ -223,11 +230,87 @@ sub restart_immediate
 	$node->_update_pid(1);
 }
 
+# How often $re matches in the node's log, or in each of a list of log files.
 sub log_count
 {
-	my ($node, $re) = @_;
-	my $n = () = slurp_file($node->logfile) =~ /$re/g;
+	my ($what, $re) = @_;
+	my $n = 0;
+	for my $f (ref($what) eq 'ARRAY' ? @$what : ($what->logfile))
+	{
+		next unless -e $f;
+		$n += () = slurp_file($f) =~ /$re/g;
+	}
 	return $n;
+}
+
+# --- vtp-runner processes (issue 13)
+
+# The log file of the runner named $name (every start under that name appends to it).
+sub runner_log
+{
+	my ($name) = @_;
+	return "$PostgreSQL::Test::Utils::log_path/runner-" . ($name =~ s/[^\w.-]/_/gr) . '.log';
+}
+
+# start_runner($node, $name, $role, %opt): vtp-runner --name $name on the
+# node's database as the login role $role, its stderr (and stdout) appended
+# to runner_log($name), the emulator's credentials in its environment
+# (start_emulator set them). $opt{args}: more options; $opt{env}: more
+# environment. Returns the IPC::Run handle (runner_pid, stop_runner).
+sub start_runner
+{
+	my ($node, $name, $role, %opt) = @_;
+	my $bindir = `pg_config --bindir`;
+	chomp $bindir;
+	my $scratch = "$PostgreSQL::Test::Utils::tmp_check/runner-scratch-" . ($name =~ s/[^\w.-]/_/gr);
+	my $log = runner_log($name);
+	local %ENV = (%ENV, %{ $opt{env} // {} });
+	my $h = IPC::Run::start([ "$bindir/vtp-runner", '--db', $node->connstr('postgres') . " user=$role",
+		'--name', $name, '--scratch', $scratch, @{ $opt{args} // [] } ],
+		'<', '/dev/null', '>>', $log, '2>>', $log);
+	push @runners, $h;
+	return $h;
+}
+
+# The runner's process id (with --jobs 1, the slot reporting to vtp_workers).
+sub runner_pid
+{
+	my ($h) = @_;
+	return $h->{KIDS}[0]{PID};
+}
+
+# Is the runner still running? (reaps it if it is not)
+sub runner_running
+{
+	my ($h) = @_;
+	return $h->pumpable ? 1 : 0;
+}
+
+# stop_runner($h, $signal, $timeout): send $signal (undef: none, just wait)
+# and wait up to $timeout s for the runner to exit. Returns its wait status
+# ($? style: exit code << 8, or the signal) and the seconds it took, or
+# (undef, $timeout) if it is still running (then left running).
+sub stop_runner
+{
+	my ($h, $signal, $timeout) = @_;
+	my $t0 = time();
+	kill($signal, runner_pid($h)) if $signal;
+	wait_until($timeout // 30, sub { !runner_running($h) });
+	my $took = time() - $t0;
+	return (undef, $took) if runner_running($h);
+	$h->finish;
+	return ($h->full_result, $took);
+}
+
+# A process that exists and is not a zombie waiting for its reaper.
+sub pid_running
+{
+	my ($pid) = @_;
+	return 0 unless $pid && kill(0, $pid);
+	open(my $fh, '<', "/proc/$pid/stat") or return 0;
+	my $stat = <$fh>;
+	close $fh;
+	return ($stat // '') =~ /^\d+ \(.*\) Z/s ? 0 : 1;
 }
 
 1;
