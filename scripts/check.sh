@@ -128,7 +128,7 @@ if [ -z "${VTP_TAP:-}" ]; then
   make -s all VTP_ASSERT=-DUSE_ASSERT_CHECKING
   $SUDO make -s install VTP_ASSERT=-DUSE_ASSERT_CHECKING
   make -s unittest VTP_ASSERT=-DUSE_ASSERT_CHECKING
-  assert_tap="test/t/001_pipeline.pl test/t/005_faults.pl test/t/007_ops.pl test/t/011_interrupted.pl test/t/003_upload.pl"
+  assert_tap="test/t/001_pipeline.pl test/t/005_faults.pl test/t/007_ops.pl test/t/011_interrupted.pl test/t/003_upload.pl test/t/017_runners.pl"
   run_suite "pg_regress and TAP ($assert_tap) on the assertion build" PROVE_TESTS="$assert_tap"
   [ $status -ne 0 ] && show_failure
   grep -l "TRAP: FailedAssertion\|Assertion .* failed" "$work"/tmp_check/log/* 2>/dev/null && { status=1; show_failure; }

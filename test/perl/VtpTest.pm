@@ -299,7 +299,7 @@ sub stop_runner
 	my $took = time() - $t0;
 	return (undef, $took) if runner_running($h);
 	$h->finish;
-	return ($h->full_result, $took);
+	return (($h->full_results)[0], $took);
 }
 
 # A process that exists and is not a zombie waiting for its reaper.
