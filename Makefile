@@ -111,10 +111,11 @@ CLIENT_SRC = $(CORE_SRC) $(AWS_SRC)
 UNIT_SRC = test/unit/main.c test/unit/test_json.c test/unit/test_s3event.c test/unit/test_sigv4.c \
            test/unit/test_creds.c test/unit/test_ladder.c test/unit/test_aws_xml.c test/unit/test_names.c \
            test/unit/test_bucket.c test/unit/test_report.c test/unit/test_backoff.c \
-           test/unit/test_upload_queue.c bgworker/upload_queue.c
-HDRS = $(wildcard src/*/*.h bgworker/*.h transcoder/*.h test/unit/*.h)
+           test/unit/test_upload_queue.c bgworker/upload_queue.c \
+           test/unit/test_runner_settings.c runner/runner_settings.c
+HDRS = $(wildcard src/*/*.h bgworker/*.h transcoder/*.h runner/*.h test/unit/*.h)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer
-UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) $(VTP_INC) $(VERSION_DEF) $(VTP_ASSERT)
+UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) $(VTP_INC) -Irunner -I$(includedir) $(VERSION_DEF) $(VTP_ASSERT)
 
 test/unit/run_tests: $(UNIT_SRC) $(CLIENT_SRC) $(HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS))
