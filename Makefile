@@ -26,17 +26,17 @@ AWS_SRC = src/aws/aws.c src/aws/aws_error.c src/aws/aws_parse.c src/aws/s3_reque
           src/aws/credchain.c src/aws/credcache.c src/aws/credhttp.c src/aws/credsts.c src/aws/credprocess.c
 JOB_SRC = src/job/job.c src/job/heartbeat.c src/job/transfer.c src/job/helper.c src/job/sandbox_run.c \
           src/job/job_util.c src/job/child.c src/job/linebuf.c
-PG_SRC = src/pg/vtp.c src/pg/settings.c src/pg/catalog.c src/pg/catalog_ingest.c src/pg/catalog_claim.c \
+PG_SRC = src/pg/vtp.c src/pg/settings.c src/pg/catalog.c src/pg/catalog_ingest.c src/pg/catalog_claim.c src/pg/catalog_proto.c \
          src/pg/catalog_reconcile.c src/pg/catalog_upload.c src/pg/catalog_urls.c src/pg/slots.c src/pg/wakeup.c \
-         src/pg/sql_enqueue.c src/pg/sql_ops.c src/pg/sql_urls.c src/pg/aws_glue.c
+         src/pg/sql_enqueue.c src/pg/sql_ops.c src/pg/sql_urls.c src/pg/sql_runner.c src/pg/aws_glue.c
 BGW_SRC = bgworker/worker.c bgworker/ingest.c bgworker/transcode.c bgworker/transcode_settings.c \
           bgworker/reconcile.c bgworker/upload.c bgworker/http.c bgworker/http_server.c bgworker/http_respond.c \
           bgworker/http_limits.c bgworker/upload_queue.c
 OBJS = $(patsubst %.c,%.o,$(CORE_SRC) $(AWS_SRC) $(JOB_SRC) $(PG_SRC) $(BGW_SRC))
-DATA = vtp--1.0.sql vtp--1.0--1.1.sql vtp--1.2.sql vtp--1.1--1.2.sql vtp--1.3.sql vtp--1.2--1.3.sql
+DATA = vtp--1.0.sql vtp--1.0--1.1.sql vtp--1.2.sql vtp--1.1--1.2.sql vtp--1.3.sql vtp--1.2--1.3.sql vtp--1.4.sql vtp--1.3--1.4.sql
 PGFILEDESC = "vtp - video transcoding pipeline"
 
-REGRESS = vtp_grants vtp_upgrade vtp_schema vtp_api vtp_ops vtp_trust
+REGRESS = vtp_grants vtp_upgrade vtp_schema vtp_api vtp_ops vtp_trust vtp_runner
 REGRESS_OPTS = --inputdir=test --outputdir=test --temp-config=test/vtp.conf --temp-instance=./tmp_check
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl

@@ -71,7 +71,7 @@ host_claim(void *arg, const job *j, int lease_seconds, job_claim *out)
 	vtp_claim	cl;
 
 	catalog_begin();
-	catalog_claim(j->id, owner_name, lease_seconds, &cl);
+	proto_claim(j->id, owner_name, j->token, lease_seconds, &cl);
 	catalog_commit();
 	out->found = cl.found;
 	out->claimed = cl.claimed;
@@ -92,7 +92,7 @@ host_video_is(void *arg, const char *video_id, const char *bucket, const char *k
 	bool		ours;
 
 	catalog_begin();
-	ours = catalog_video_is(video_id, bucket, key);
+	ours = proto_video_is(video_id, bucket, key);
 	catalog_commit();
 	return ours;
 }
@@ -103,7 +103,7 @@ host_renew(void *arg, const job *j, int lease_seconds)
 	bool		owned;
 
 	catalog_begin();
-	owned = catalog_extend_lease(j->id, j->attempt, lease_seconds, j->progress, j->eta_seconds);
+	owned = proto_heartbeat(j->id, j->token, lease_seconds, j->progress, j->eta_seconds);
 	catalog_commit();
 	vtp_slot_heartbeat();
 	return owned;
@@ -135,7 +135,7 @@ static void
 host_facts(void *arg, const job *j, const char *facts_json)
 {
 	catalog_begin();
-	catalog_set_probe(j->id, j->attempt, facts_json);
+	(void) proto_set_probe(j->id, j->token, facts_json);
 	catalog_commit();
 }
 
@@ -160,7 +160,7 @@ host_publish(void *arg, const job *j)
 		r[i].duration = j->r[i].duration;
 	}
 	catalog_begin();
-	ok = catalog_publish(j->id, j->attempt, settings.output_bucket, j->out_key, r, j->nr, j->cpu_seconds,
+	ok = proto_publish(j->id, j->token, settings.output_bucket, j->out_key, r, j->nr, j->cpu_seconds,
 						 j->wall_seconds);
 	catalog_commit();
 	return ok;
@@ -170,7 +170,7 @@ static void
 host_fail(void *arg, const job *j)
 {
 	catalog_begin();
-	catalog_fail(j->id, j->attempt, j->err_code, j->err_msg);
+	(void) proto_fail(j->id, j->token, j->err_code, j->err_msg);
 	catalog_commit();
 }
 
@@ -180,9 +180,7 @@ host_release(void *arg, const job *j, const char *code, const char *msg, bool re
 	bool		retry;
 
 	catalog_begin();
-	retry = catalog_release(j->id, j->attempt, code, msg, refund);
-	if (requeue && retry)
-		catalog_requeue(j->id); /* Pending again: a fresh task, at once */
+	retry = proto_release(j->id, j->token, code, msg, refund, requeue);	/* requeue: a fresh task at commit */
 	catalog_commit();
 	return retry;
 }
@@ -193,7 +191,7 @@ host_video_status(void *arg, const char *video_id, char *status, size_t len)
 	char	   *s;
 
 	catalog_begin();
-	s = catalog_video_status(video_id);
+	s = proto_video_status(video_id);
 	catalog_commit();
 	if (s)
 		strlcpy(status, s, len);
@@ -208,7 +206,7 @@ host_trash(void *arg, const job *j, const char *bucket, const char *const *keys,
 
 	catalog_begin();
 	for (i = 0; i < n; i++)
-		catalog_trash(bucket, keys[i], etag, j->id, why);
+		proto_trash(j->id, bucket, keys[i], etag, why);
 	catalog_commit();
 }
 
@@ -216,7 +214,7 @@ static void
 host_source_deleted(void *arg, const job *j)
 {
 	catalog_begin();
-	catalog_source_deleted(j->id);
+	proto_source_deleted(j->id, j->token);
 	catalog_commit();
 }
 

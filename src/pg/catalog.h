@@ -93,28 +93,52 @@ extern bool catalog_video_is(const char *id, const char *bucket, const char *key
 /* A Pending video whose task message is gone: the outbox sends a fresh one. */
 extern void catalog_requeue(const char *id);
 
-/* An attempt (catalog_claim.c): compare-and-set on (status, attempts). */
+/* An attempt (catalog_claim.c): compare-and-set on (status, lease token); asked again, the same answer. */
 
-/* Claim a Pending video (or one whose lease ran out) for owner, with a lease. */
-extern void catalog_claim(const char *id, const char *owner, int lease_seconds, vtp_claim *out);
+/* Claim a Pending video (or one whose lease ran out) for owner under token, with a lease. */
+extern void catalog_claim(const char *id, const char *owner, const char *token, int lease_seconds,
+						  vtp_claim *out);
 
-/* Renew the lease; false if this attempt no longer owns the video. */
-extern bool catalog_extend_lease(const char *id, int attempts, int lease_seconds, double progress,
+/* Renew the lease; false if this token no longer holds the video. */
+extern bool catalog_extend_lease(const char *id, const char *token, int lease_seconds, double progress,
 								 double eta_seconds);
 
-/* Store what the probe found (JSON) on this attempt's video. */
-extern void catalog_set_probe(const char *id, int attempts, const char *probe_json);
+/* Store what the probe found (JSON) on this attempt's video; false if the token does not hold it. */
+extern bool catalog_set_probe(const char *id, const char *token, const char *probe_json);
 
-/* Published with its n renditions; false if this attempt no longer owns the video. */
-extern bool catalog_publish(const char *id, int attempts, const char *out_bucket, const char *out_key,
+/* Published with its n renditions; false if this token no longer holds the video. */
+extern bool catalog_publish(const char *id, const char *token, const char *out_bucket, const char *out_key,
 							const vtp_rendition *r, int n, double cpu_seconds, double wall_seconds);
 
-/* Failed for good with code and message; false if this attempt no longer owns the video. */
-extern bool catalog_fail(const char *id, int attempts, const char *code, const char *message);
+/* Failed for good with code and message; false if this token no longer holds the video. */
+extern bool catalog_fail(const char *id, const char *token, const char *code, const char *message);
 
-/* A transient failure: Pending again (true) or Failed after vtp.max_attempts; refund: not counted. */
-extern bool catalog_release(const char *id, int attempts, const char *code, const char *message,
-							bool refund);
+/* A transient failure: "Pending" (retried) or "Failed" after vtp.max_attempts; refund: not counted; NULL: not held. */
+extern const char *catalog_release(const char *id, const char *token, const char *code, const char *message,
+								   bool refund);
+
+/* The original of the video this token published was deleted. */
+extern void catalog_source_deleted_by(const char *id, const char *token);
+
+/*
+ * The worker protocol as the in-server workers speak it (catalog_proto.c):
+ * each is one SELECT of the SQL function vtp-runner calls (sql_runner.c).
+ */
+extern void proto_claim(const char *id, const char *worker, const char *token, int lease_seconds, vtp_claim *out);
+extern bool proto_video_is(const char *id, const char *bucket, const char *key);
+extern char *proto_video_status(const char *id);
+extern bool proto_heartbeat(const char *id, const char *token, int lease_seconds, double progress,
+							double eta_seconds);
+extern bool proto_set_probe(const char *id, const char *token, const char *probe_json);
+extern char *proto_renditions_json(const vtp_rendition *r, int n);
+extern bool proto_publish(const char *id, const char *token, const char *out_bucket, const char *out_key,
+						  const vtp_rendition *r, int n, double cpu_seconds, double wall_seconds);
+extern bool proto_fail(const char *id, const char *token, const char *code, const char *message);
+extern bool proto_release(const char *id, const char *token, const char *code, const char *message,
+						  bool refund, bool requeue);
+extern void proto_trash(const char *id, const char *bucket, const char *key, const char *etag,
+						const char *reason);
+extern void proto_source_deleted(const char *id, const char *token);
 
 /* After a crash: owner's videos back to Pending (or Failed); how many. */
 extern int	catalog_reset_owned(const char *owner);

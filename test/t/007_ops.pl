@@ -30,17 +30,17 @@ my $clip = media('o-clip.mp4', '-f', 'lavfi', '-i', 'testsrc2=size=854x480:rate=
 my $long = media('o-long.mp4', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine',
 	'-t', '30', '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '1M', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest');
 
-# --- an upgrade: the library is 1.3, the database still has 1.0
+# --- an upgrade: the library is 1.4, the database still has 1.0
 sql("CREATE EXTENSION vtp VERSION '1.0'");
 ok($node->poll_query_until('postgres',
-		"SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'vtp transcode' AND query LIKE 'waiting: extension vtp is at version 1.0 but the library is 1.3: run ALTER EXTENSION vtp UPDATE'"),
+		"SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'vtp transcode' AND query LIKE 'waiting: extension vtp is at version 1.0 but the library is 1.4: run ALTER EXTENSION vtp UPDATE'"),
 	'with the 1.0 schema the workers wait, saying to run ALTER EXTENSION vtp UPDATE');
 awscli('put', 'temp-video-bucket', 'uploads/upgrade/before.mp4', $clip);
 awscli('notify', $s->{events_queue_url}, 'temp-video-bucket', 'uploads/upgrade/before.mp4');
 sleep 2;
 is(sql("SELECT count(*) FROM vtp_videos"), '0', 'and touch nothing meanwhile (the event waits in its queue)');
 sql('ALTER EXTENSION vtp UPDATE');
-is(sql("SELECT extversion FROM pg_extension WHERE extname = 'vtp'"), '1.3', 'ALTER EXTENSION vtp UPDATE (1.0 -> 1.1 -> 1.2 -> 1.3)');
+is(sql("SELECT extversion FROM pg_extension WHERE extname = 'vtp'"), '1.4', 'ALTER EXTENSION vtp UPDATE (1.0 -> 1.1 -> 1.2 -> 1.3 -> 1.4)');
 my $before = wait_id($node, 'uploads/upgrade/before.mp4', 60);
 is(wait_status($node, $before, 120, 'Published', 'Failed'), 'Published', 'after the update the waiting upload is Published');
 
