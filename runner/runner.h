@@ -104,6 +104,7 @@ extern rdb_status runner_call(runner_db *db, bool until_answered, const char *wh
 							  int n, const char *const *values, PGresult **res);
 extern rdb_status runner_call_sql(runner_db *db, bool until_answered, const char *what, const char *sql,
 								  int n, const char *const *values, PGresult **res);
+extern void runner_call_quiet(bool on);
 extern const char *runner_value(PGresult *res, const char *column);
 extern bool runner_bool(PGresult *res, const char *column);
 

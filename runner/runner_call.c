@@ -15,7 +15,9 @@
 #include "runner.h"
 
 #define CALL_TIMEOUT_MS 30000	/* a call's statement: it touches one row */
-#define ONCE_TIMEOUT_MS 10000	/* a heartbeat or report must not hold up the helper's watch long */
+
+static bool quiet = false;
+#define ONCE_TIMEOUT_MS 5000	/* a heartbeat or report must not hold up the helper's watch long */
 
 /*
  * Run sql (its "%s" is the extension's schema: rdb_exec) once,
@@ -40,9 +42,16 @@ runner_call_sql(runner_db *db, bool until_answered, const char *what, const char
 		else
 			(void) runner_sleep_ms(vtp_backoff_delay(&VTP_BACKOFF_CATALOG, tries++), NULL);
 	}
-	if (st == RDB_ERROR)
+	if (st == RDB_ERROR && !quiet)
 		runner_log(JOB_WARNING, "the catalog refused to %s: %s (SQLSTATE %s)", what, db->error, db->sqlstate);
 	return st;
+}
+
+/* The caller says what an ERROR means itself (start-up: a role without the grants). */
+void
+runner_call_quiet(bool on)
+{
+	quiet = on;
 }
 
 /* As runner_call_sql, for one function of the protocol with n arguments. */

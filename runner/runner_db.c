@@ -35,18 +35,39 @@ rdb_init(runner_db *db, const char *conninfo, const char *appname)
 	vtp_strlcpy(db->appname, appname, sizeof(db->appname));
 }
 
-/* libpq's words on one line, without its trailing newline. */
+/* libpq's words on one line: newlines and the tabs after them become one space, none at the end. */
 static void
 set_error(runner_db *db, const char *prefix, const char *msg)
 {
-	size_t		i;
+	char		raw[512];
+	size_t		i,
+				o = 0;
 
-	snprintf(db->error, sizeof(db->error), "%s%s", prefix, msg ? msg : "");
-	for (i = strlen(db->error); i > 0 && (db->error[i - 1] == '\n' || db->error[i - 1] == ' '); i--)
-		db->error[i - 1] = '\0';
-	for (i = 0; db->error[i]; i++)
-		if (db->error[i] == '\n' || db->error[i] == '\t')
-			db->error[i] = ' ';
+	snprintf(raw, sizeof(raw), "%s%s", prefix, msg ? msg : "");
+	for (i = 0; raw[i] && o < sizeof(db->error) - 1; i++)
+	{
+		bool		space = raw[i] == '\n' || raw[i] == '\t' || raw[i] == '\r' || raw[i] == ' ';
+
+		if (space && (o == 0 || db->error[o - 1] == ' '))
+			continue;
+		db->error[o++] = space ? ' ' : raw[i];
+	}
+	while (o > 0 && db->error[o - 1] == ' ')
+		o--;
+	db->error[o] = '\0';
+}
+
+/* The catalog's NOTICEs and WARNINGs (a shutdown, say) as the runner's own log lines. */
+static void
+on_notice(void *arg, const char *message)
+{
+	runner_db  *db = arg;
+	char		saved[sizeof(db->error)];
+
+	memcpy(saved, db->error, sizeof(saved));
+	set_error(db, "", message);
+	runner_log(JOB_LOG, "the catalog says: %s", db->error);
+	memcpy(db->error, saved, sizeof(saved));
 }
 
 void
@@ -107,7 +128,7 @@ connect_poll(runner_db *db, int64_t until)
  * (expanded from dbname) overrides them; keepalives find a dead peer.
  */
 static bool
-open_connection(runner_db *db)
+open_connection(runner_db *db, long timeout_ms)
 {
 	const char *const keys[] = {"fallback_application_name", "keepalives", "keepalives_idle",
 	"keepalives_interval", "keepalives_count", "dbname", NULL};
@@ -125,7 +146,8 @@ open_connection(runner_db *db)
 		set_error(db, "", PQerrorMessage(db->conn));
 		return false;
 	}
-	return connect_poll(db, deadline(CONNECT_TIMEOUT_MS));
+	PQsetNoticeProcessor(db->conn, on_notice, db);
+	return connect_poll(db, deadline(timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS));
 }
 
 static rdb_status run(runner_db *db, const char *sql, int n, const char *const *values, long timeout_ms,
@@ -195,10 +217,12 @@ note_outage(runner_db *db, bool up)
 
 /*
  * A usable connection, or RDB_AGAIN. Attempts back off after a failure;
- * once stopping, one more attempt is allowed (to hand the task back).
+ * once stopping, one more attempt is allowed (to hand the task back). A
+ * call's own timeout bounds its connection attempt too (a heartbeat's is
+ * short: the helper's watch waits meanwhile).
  */
 static rdb_status
-ensure_connected(runner_db *db)
+ensure_connected(runner_db *db, long timeout_ms)
 {
 	static bool tried_stopping = false;
 	rdb_status	st;
@@ -208,7 +232,7 @@ ensure_connected(runner_db *db)
 	if (runner_stopping() ? tried_stopping : runner_now_ms() < db->retry_at)
 		return RDB_AGAIN;
 	tried_stopping = runner_stopping();
-	st = open_connection(db) ? load_schema(db) : RDB_AGAIN;
+	st = open_connection(db, timeout_ms) ? load_schema(db) : RDB_AGAIN;
 	if (st == RDB_OK)
 	{
 		db->failures = 0;
@@ -316,7 +340,7 @@ run(runner_db *db, const char *sql, int n, const char *const *values, long timeo
 rdb_status
 rdb_exec(runner_db *db, const char *sql, int n, const char *const *values, long timeout_ms, PGresult **res)
 {
-	rdb_status	st = ensure_connected(db);
+	rdb_status	st = ensure_connected(db, timeout_ms);
 	char		text[2048];
 
 	*res = NULL;

@@ -139,6 +139,7 @@ host_phase(void *arg, const job *j, const char *state, const char *activity)
 	runner_slot *s = SLOT(arg);
 
 	runner_report_state(&s->rep, state, j->id, j->attempt);
+	runner_report_progress(&s->rep, j->progress, (int) j->child_pid);	/* "transcoding" names its helper */
 	runner_report_send(&s->rep, &s->db, false);
 }
 

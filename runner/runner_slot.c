@@ -132,7 +132,7 @@ not_granted(runner_slot *s, const char *what)
 	}
 	quoted[o] = '\0';
 	fprintf(stderr, "vtp-runner: role \"%s\" may not run vtp jobs: %s\n", role, s->db.error);
-	fprintf(stderr, "vtp-runner: hint: %s; a superuser grants a runner role what it needs with: SELECT vtp_grant_runner('%s')\n",
+	fprintf(stderr, "vtp-runner: hint: a superuser grants a runner role what it needs (%s) with: SELECT vtp_grant_runner('%s')\n",
 			what, quoted);
 	return RUNNER_EXIT_CONFIG;
 }
@@ -149,9 +149,11 @@ start_catalog(runner_slot *s)
 
 	while (!runner_stopping())
 	{
+		runner_call_quiet(true);
 		st = read_settings(s, true);
+		runner_call_quiet(false);
 		if (st == RDB_ERROR && strcmp(s->db.sqlstate, "42501") == 0)
-			return not_granted(s, "it may not call vtp_runner_settings()");
+			return not_granted(s, "EXECUTE on the runner protocol's functions");
 		if (st == RDB_ERROR)
 		{
 			refusal("the catalog cannot serve runners yet", s->db.error,
@@ -164,7 +166,9 @@ start_catalog(runner_slot *s)
 		if (strcmp(s->cfg.version, VTP_VERSION) != 0)
 			runner_log(JOB_WARNING, "the catalog runs vtp %s, this runner is %s: keep them the same version",
 					   s->cfg.version, VTP_VERSION);
+		runner_call_quiet(true);
 		st = runner_report_first(&s->rep, &s->db);
+		runner_call_quiet(false);
 		if (st == RDB_ERROR && strcmp(s->db.sqlstate, "42501") == 0)
 		{
 			fprintf(stderr, "vtp-runner %s: %s\n", s->name, s->db.error);
