@@ -97,6 +97,17 @@ deadline(long timeout_ms)
 	return runner_now_ms() + timeout_ms;
 }
 
+/* until, or sooner once stopping: a stop that comes while waiting is not kept waiting long. */
+static int64_t
+left_ms(int64_t *until)
+{
+	int64_t		now = runner_now_ms();
+
+	if (runner_stopping() && *until > now + STOP_TIMEOUT_MS)
+		*until = now + STOP_TIMEOUT_MS;
+	return *until - now;
+}
+
 /* Drive PQconnectPoll to its end or the deadline; true when connected. */
 static bool
 connect_poll(runner_db *db, int64_t until)
@@ -105,7 +116,7 @@ connect_poll(runner_db *db, int64_t until)
 
 	while (st != PGRES_POLLING_OK)
 	{
-		int64_t		left = until - runner_now_ms();
+		int64_t		left = left_ms(&until);
 
 		if (st == PGRES_POLLING_FAILED)
 		{
@@ -251,7 +262,7 @@ await_result(runner_db *db, int64_t until)
 {
 	while (PQisBusy(db->conn))
 	{
-		int64_t		left = until - runner_now_ms();
+		int64_t		left = left_ms(&until);
 
 		if (left <= 0)
 		{

@@ -251,6 +251,7 @@ hand_back(runner_slot *s, sqs_message *msgs, int from, int n)
 
 	runner_never_abort(true);
 	s->c.max_retries = 0;
+	s->c.timeout_ms = 2000;
 	for (i = from; i < n; i++)
 		if (sqs_change_visibility(&s->c, s->cfg.job.tasks_queue_url, msgs[i].receipt_handle, 0, &err) != 0)
 			runner_log(JOB_LOG, "could not hand a task back: %s", err.message);
@@ -312,7 +313,7 @@ receive_and_run(runner_slot *s)
 static long
 slot_step(runner_slot *s)
 {
-	if (s->cfg_read_at == 0 || runner_now_ms() - s->cfg_read_at >= SETTINGS_EVERY_MS)
+	if (runner_take_reload() || s->cfg_read_at == 0 || runner_now_ms() - s->cfg_read_at >= SETTINGS_EVERY_MS)
 		(void) read_settings(s, false);
 	if (!s->cfg_ok)
 	{
