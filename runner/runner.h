@@ -172,6 +172,7 @@ typedef struct runner_slot
 	runner_db	db;
 	runner_config cfg;			/* cfg.job is what the engine reads (host.set) */
 	bool		cfg_ok;			/* the catalog's settings were read and fit */
+	bool		denied;			/* the role may not call the protocol (42501): exit 2 */
 	int64_t		cfg_read_at;	/* ms */
 	aws_client	c;
 	runner_report rep;

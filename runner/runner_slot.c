@@ -86,11 +86,16 @@ read_settings(runner_slot *s, bool until_answered)
 	const char **names,
 			  **values;
 	char		err[512];
+	bool		was_ok;
 	int			i,
 				n;
 
 	if (st != RDB_OK)
 	{
+		/* the role's grants are gone (revoked, or never given): stop, with why (not_granted) */
+		s->denied = st == RDB_ERROR && strcmp(s->db.sqlstate, "42501") == 0;
+		if (s->denied)
+			runner_request_stop();
 		PQclear(res);
 		return st;
 	}
@@ -102,8 +107,11 @@ read_settings(runner_slot *s, bool until_answered)
 		names[i] = PQgetisnull(res, i, 0) ? NULL : PQgetvalue(res, i, 0);
 		values[i] = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
 	}
+	was_ok = s->cfg_ok;
 	s->cfg_ok = names && values && PQnfields(res) == 2 &&
 		runner_settings_parse(n, names, values, &s->cfg, err, sizeof(err));
+	if (s->cfg_ok && !was_ok && s->cfg_read_at != 0)
+		runner_log(JOB_LOG, "the catalog's settings fit again: taking transcode tasks");
 	if (!s->cfg_ok)
 		refusal("not taking transcode tasks: a setting of the catalog does not fit", names && values ? err : "out of memory",
 				"Fix the setting on the catalog's server (ALTER SYSTEM, then SELECT pg_reload_conf()); runners follow within a minute.");
@@ -115,7 +123,7 @@ read_settings(runner_slot *s, bool until_answered)
 	return RDB_OK;
 }
 
-/* A role without the grants: the server's words, who, and what fixes it; then exit 2. */
+/* A role without the grants (at start, or revoked since): the server's words, who, what fixes it; exit 2. */
 static int
 not_granted(runner_slot *s, const char *what)
 {
@@ -152,8 +160,8 @@ start_catalog(runner_slot *s)
 		runner_call_quiet(true);
 		st = read_settings(s, true);
 		runner_call_quiet(false);
-		if (st == RDB_ERROR && strcmp(s->db.sqlstate, "42501") == 0)
-			return not_granted(s, "EXECUTE on the runner protocol's functions");
+		if (s->denied)
+			return RUNNER_EXIT_CONFIG;
 		if (st == RDB_ERROR)
 		{
 			refusal("the catalog cannot serve runners yet", s->db.error,
@@ -297,7 +305,7 @@ receive_and_run(runner_slot *s)
 	for (i = 0; i < n && !runner_stopping(); i++)
 	{
 		(void) read_settings(s, false); /* before each task: no answer keeps the last ones */
-		if (!s->cfg_ok || !check_sandbox(s, false))
+		if (runner_stopping() || !s->cfg_ok || !check_sandbox(s, false))
 			break;
 		(void) job_run_message(&s->host, &s->c, &msgs[i], received_at);
 		runner_settings_aws(&s->cfg.aws, &s->c);	/* a hand-back shortens the client's timeouts */
@@ -349,9 +357,14 @@ prepare_scratch(runner_slot *s, int *lock_fd)
 	}
 	snprintf(lock, sizeof(lock), "%s/w%d.lock", s->opt->scratch, s->index);
 	*lock_fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX | LOCK_NB) != 0)
+	if (*lock_fd < 0)
 	{
-		runner_log(JOB_WARNING, "scratch directory \"%s\" is in use by another vtp-runner (%m): give each runner on a machine its own --name or --scratch",
+		runner_log(JOB_WARNING, "could not open \"%s\": %m", lock);
+		return false;
+	}
+	if (flock(*lock_fd, LOCK_EX | LOCK_NB) != 0)
+	{
+		runner_log(JOB_WARNING, "scratch directory \"%s\" is in use by another vtp-runner: give each runner on a machine its own --name or --scratch",
 				   s->dir);
 		return false;
 	}
@@ -419,7 +432,9 @@ runner_slot_main(const runner_options *opt, const char *name, int index)
 		if (ms > 0)
 			slot_wait(&s, ms);
 	}
-	if (rc == RUNNER_EXIT_OK)
+	if (s.denied)
+		rc = not_granted(&s, "EXECUTE on the runner protocol's functions");
+	else if (rc == RUNNER_EXIT_OK)
 		runner_report_gone(&s.rep, &s.db);
 	runner_log(JOB_LOG, "stopped: %ld statements", s.db.statements);
 	rdb_close(&s.db);
