@@ -174,6 +174,7 @@ typedef struct runner_slot
 	bool		cfg_ok;			/* the catalog's settings were read and fit */
 	bool		denied;			/* the role may not call the protocol (42501): exit 2 */
 	int64_t		cfg_read_at;	/* ms */
+	bool		reload;			/* SIGHUP: read them again now */
 	aws_client	c;
 	runner_report rep;
 	char	   *facts;			/* a probe the catalog did not take yet (malloc'd) */

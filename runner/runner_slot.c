@@ -36,7 +36,6 @@
 static bool sandbox_ok = false;
 static int64_t sandbox_checked = 0;
 static int	sandbox_mode_checked = -1;
-static char sandbox_why[256];
 
 /* A refusal is logged once until it changes (or once a minute, for start-up retries). */
 static char last_refusal[512];
@@ -67,7 +66,7 @@ slot_wait(runner_slot *s, long ms)
 		(void) runner_poll(left < 1000 ? left : 1000, -1, 0, -1, 0);
 		if (runner_take_reload())
 		{
-			s->cfg_read_at = 0;
+			s->reload = true;
 			return;
 		}
 		runner_report_send(&s->rep, &s->db, false);
@@ -110,7 +109,7 @@ read_settings(runner_slot *s, bool until_answered)
 	was_ok = s->cfg_ok;
 	s->cfg_ok = names && values && PQnfields(res) == 2 &&
 		runner_settings_parse(n, names, values, &s->cfg, err, sizeof(err));
-	if (s->cfg_ok && !was_ok && s->cfg_read_at != 0)
+	if (s->cfg_ok && !was_ok && s->cfg_read_at != 0 && !s->denied)
 		runner_log(JOB_LOG, "the catalog's settings fit again: taking transcode tasks");
 	if (!s->cfg_ok)
 		refusal("not taking transcode tasks: a setting of the catalog does not fit", names && values ? err : "out of memory",
@@ -171,7 +170,7 @@ start_catalog(runner_slot *s)
 		}
 		if (st != RDB_OK)
 			continue;			/* stopping */
-		if (strcmp(s->cfg.version, VTP_VERSION) != 0)
+		if (s->cfg_ok && strcmp(s->cfg.version, VTP_VERSION) != 0)
 			runner_log(JOB_WARNING, "the catalog runs vtp %s, this runner is %s: keep them the same version",
 					   s->cfg.version, VTP_VERSION);
 		runner_call_quiet(true);
@@ -246,13 +245,12 @@ check_sandbox(runner_slot *s, bool force)
 	else
 		refusal("not taking transcode tasks", why,
 				"Set vtp.sandbox = 'best_effort' on the catalog to transcode without Landlock, or use a kernel with Landlock.");
-	vtp_strlcpy(sandbox_why, why, sizeof(sandbox_why));
 	return sandbox_ok;
 }
 
-/* Messages received just as the slot stops, or that it may not run now: back to the queue at once. */
+/* Messages received just as the slot stops, or that it may not run now: back to their queue at once. */
 static void
-hand_back(runner_slot *s, sqs_message *msgs, int from, int n)
+hand_back(runner_slot *s, const char *queue, sqs_message *msgs, int from, int n)
 {
 	aws_error	err;
 	int			i;
@@ -261,7 +259,7 @@ hand_back(runner_slot *s, sqs_message *msgs, int from, int n)
 	s->c.max_retries = 0;
 	s->c.timeout_ms = 2000;
 	for (i = from; i < n; i++)
-		if (sqs_change_visibility(&s->c, s->cfg.job.tasks_queue_url, msgs[i].receipt_handle, 0, &err) != 0)
+		if (sqs_change_visibility(&s->c, queue, msgs[i].receipt_handle, 0, &err) != 0)
 			runner_log(JOB_LOG, "could not hand a task back: %s", err.message);
 	runner_never_abort(false);
 	runner_settings_aws(&s->cfg.aws, &s->c);
@@ -283,6 +281,7 @@ receive_and_run(runner_slot *s)
 	sqs_message *msgs = NULL;
 	aws_error	err;
 	time_t		received_at = time(NULL);	/* SQS's 12 h count starts no earlier */
+	char		queue[sizeof(s->cfg.job.tasks_queue_url)];
 	int			i,
 				n = 0,
 				rc;
@@ -291,8 +290,8 @@ receive_and_run(runner_slot *s)
 	runner_report_send(&s->rep, &s->db, false);
 	s->c.between = receive_tick;
 	s->c.cb_arg = s;
-	rc = sqs_receive(&s->c, s->cfg.job.tasks_queue_url, 1, TASK_WAIT_SECONDS, s->cfg.job.visibility_timeout_s,
-					 &msgs, &n, &err);
+	vtp_strlcpy(queue, s->cfg.job.tasks_queue_url, sizeof(queue));
+	rc = sqs_receive(&s->c, queue, 1, TASK_WAIT_SECONDS, s->cfg.job.visibility_timeout_s, &msgs, &n, &err);
 	s->c.between = NULL;
 	s->c.cb_arg = NULL;
 	if (rc != 0)
@@ -305,14 +304,16 @@ receive_and_run(runner_slot *s)
 	for (i = 0; i < n && !runner_stopping(); i++)
 	{
 		(void) read_settings(s, false); /* before each task: no answer keeps the last ones */
-		if (runner_stopping() || !s->cfg_ok || !check_sandbox(s, false))
+		/* (a task of a queue the catalog no longer names goes back to it: the next receive takes the new one) */
+		if (runner_stopping() || !s->cfg_ok || strcmp(queue, s->cfg.job.tasks_queue_url) != 0 ||
+			!check_sandbox(s, false))
 			break;
 		(void) job_run_message(&s->host, &s->c, &msgs[i], received_at);
 		runner_settings_aws(&s->cfg.aws, &s->c);	/* a hand-back shortens the client's timeouts */
 		runner_report_state(&s->rep, "idle", NULL, 0);
 	}
 	if (i < n)
-		hand_back(s, msgs, i, n);
+		hand_back(s, queue, msgs, i, n);
 	sqs_messages_free(msgs, n);
 	return 0;
 }
@@ -321,8 +322,9 @@ receive_and_run(runner_slot *s)
 static long
 slot_step(runner_slot *s)
 {
-	if (runner_take_reload() || s->cfg_read_at == 0 || runner_now_ms() - s->cfg_read_at >= SETTINGS_EVERY_MS)
+	if (runner_take_reload() || s->reload || runner_now_ms() - s->cfg_read_at >= SETTINGS_EVERY_MS)
 		(void) read_settings(s, false);
+	s->reload = false;
 	if (!s->cfg_ok)
 	{
 		runner_report_state(&s->rep, "not taking tasks: a setting does not fit", NULL, 0);
