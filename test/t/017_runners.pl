@@ -10,8 +10,9 @@
 #     attempt not counted), and the runner exits 0;
 #  d) pg_ctl restart -m immediate of the catalog while runners work: all
 #     Published, the runners keep running and reconnect;
-#  e) a role that was never granted, or was revoked, gets exit status 2 and
-#     an error naming the role and vtp_grant_runner;
+#  e) a role that was never granted, or was revoked (before the start or
+#     while it runs), gets exit status 2 and an error naming the role and
+#     vtp_grant_runner;
 #  f) in-server workers and a runner on one queue both do work.
 # It ends with the invariants of 005_faults, across the server's and the
 # runners' logs (each runner logs "video ID Published:" as the server does).
@@ -242,6 +243,21 @@ is(sql("SELECT count(*) FROM vtp_workers WHERE role = 'transcode'"), '0', 'and n
 	is(wait_all(\@ids, 240), '6', 'a batch of 6 on one queue: all Published');
 	published_once('mixed', \@ids);
 	is(claimers(\@ids), 'runner r1,vtp transcode 1', 'both the in-server worker and the runner did work');
+}
+
+# --- e) again: a role revoked while its runner runs; it finds out when it next reads the settings (SIGHUP: the next round)
+{
+	sql("CREATE ROLE regress_late LOGIN; SELECT vtp_grant_runner('regress_late')");
+	my $h = start_runner($node, 'r3', 'regress_late');
+	ok(runner_ready('r3', $h), 'runner r3 runs as regress_late');
+	sql("SELECT vtp_revoke_runner('regress_late')");
+	kill('HUP', runner_pid($h));    # taken once the long poll in progress (20 s at most) ends
+	my ($st, $took) = stop_runner($h, undef, 40);
+	is($st, 2 << 8, 'revoked while it runs, r3 exits with status 2 once it reads the settings again') or $h->kill_kill;
+	cmp_ok($took, '<', 30, sprintf('at the end of its long poll (%.1f s)', $took));
+	like(slurp_file(runner_log('r3')), qr/role "regress_late" may not run vtp jobs: .*\n.*SELECT vtp_grant_runner\('regress_late'\)/,
+		'and says why, with the grant hint');
+	sql("DELETE FROM vtp_runners WHERE name = 'r3'");    # its role may no longer remove its row
 }
 
 check_invariants($node, 'at the end', 60, logs => \@all_logs);
