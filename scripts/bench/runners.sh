@@ -81,6 +81,8 @@ pg_restart() {
   "${as_pg[@]}" env AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
     "$PGBIN/pg_ctl" -D "$ENV_DIR/data" -l "$ENV_DIR/postgres.log" -w start >/dev/null
 }
+# busy CPU seconds of the whole machine (/proc/stat: all but idle and iowait)
+busy() { awk -v hz="$HZ" '/^cpu / {printf "%.2f\n", ($2 + $3 + $4 + $7 + $8 + $9) / hz}' /proc/stat; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 spread() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "min %.3f, median %.3f, max %.3f", a[1], (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2, a[NR]}'; }
 
@@ -125,7 +127,8 @@ want_workers() {
 
 # batch TAG: the clips uploaded under bench/TAG/, then enqueued in one
 # statement (tasks sent at its commit); waits until all are Published. Sets
-# B_WALL (the enqueue to the last publish) and B_HCPU (the helpers' own CPU).
+# B_WALL (the enqueue to the last publish), B_HCPU (the helpers' own CPU) and
+# B_BUSY (the machine's busy cores meanwhile, of 2: other work shows there).
 # Everything here runs in the script's own shell (no $(...) around it): the
 # runners it waits for are that shell's children.
 batch() {
@@ -137,6 +140,7 @@ batch() {
     keys+="${keys:+,}'bench/$tag/$i-$name.mp4'"
   done
   for c in "${puts[@]}"; do wait "$c"; done
+  B_BUSY=$(busy)
   t0=$(date +%s.%N)
   psql -qAtc "SELECT vtp_enqueue('temp-video-bucket', k) FROM unnest(ARRAY[$keys]) WITH ORDINALITY AS u(k, o) ORDER BY o" >/dev/null
   for _ in $(seq 1 1800); do
@@ -147,6 +151,7 @@ batch() {
     sleep 0.5
   done
   [ "${done% *}" -ge "$NB" ] || { echo "batch $tag did not finish"; return 1; }
+  B_BUSY=$(awk -v a="$B_BUSY" -v b="$(busy)" -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN {print (b - a) / (t1 - t0)}')
   read -r B_WALL B_HCPU < <(psql -Atc "SELECT round((extract(epoch FROM max(published_at)) - $t0)::numeric, 2) || ' ' ||
                                               round(sum(transcode_cpu_seconds)::numeric, 2)
                                        FROM vtp_videos WHERE key LIKE 'bench/$tag/%'")
@@ -163,7 +168,7 @@ run_runners() {
   batch "r$rep-$n"
   for k in "${names[@]}"; do c1=$(awk -v a="$c1" -v b="$(pcpu "${RPID[$k]}")" 'BEGIN {print a + b}'); done
   for k in "${names[@]}"; do stop_runner "$k"; done
-  W=$B_WALL H=$B_HCPU C=$(awk -v a="$c0" -v b="$c1" 'BEGIN {print b - a}')
+  W=$B_WALL H=$B_HCPU M=$B_BUSY C=$(awk -v a="$c0" -v b="$c1" 'BEGIN {print b - a}')
 }
 # run_server REP: the in-server transcode worker on the batch; sets W C H
 run_server() {
@@ -174,21 +179,22 @@ run_server() {
   batch "r$rep-srv"
   c1=$(pcpu "$pid")
   [ "$(psql -Atc "SELECT pid FROM vtp_workers WHERE role = 'transcode'")" = "$pid" ] || { echo "the transcode worker restarted"; return 1; }
-  W=$B_WALL H=$B_HCPU C=$(awk -v a="$c0" -v b="$c1" 'BEGIN {print b - a}')
+  W=$B_WALL H=$B_HCPU M=$B_BUSY C=$(awk -v a="$c0" -v b="$c1" 'BEGIN {print b - a}')
 }
 
 echo "== (e)+(f) $NB clips (720p and 1080p: mandelbrot, gradients, life, testsrc2, noise), one encoder thread each, $RUNS runs interleaved"
 ratio=(); cratio=(); w1s=(); w2s=(); c1s=(); c2s=(); css=()
 for rep in $(seq 1 "$RUNS"); do
   # alternate the order so that a restart of the cluster is needed once per run
-  one() { run_runners "$rep" 1; w1=$W c1=$C h1=$H; run_runners "$rep" 2; w2=$W c2=$C h2=$H; }
-  srv() { run_server "$rep"; ws=$W cs=$C hs=$H; }
+  one() { run_runners "$rep" 1; w1=$W c1=$C h1=$H m1=$M; run_runners "$rep" 2; w2=$W c2=$C h2=$H m2=$M; }
+  srv() { run_server "$rep"; ws=$W cs=$C hs=$H ms=$M; }
   if [ $((rep % 2)) = 1 ]; then one; srv; else srv; one; fi
   awk -v n="$NB" -v r="$rep" -v w1="$w1" -v c1="$c1" -v h1="$h1" -v w2="$w2" -v c2="$c2" -v h2="$h2" \
-      -v ws="$ws" -v cs="$cs" -v hs="$hs" 'BEGIN {
-    printf "   run %d: 1 runner  %6.1f s wall, %.3f videos/s, %6.2f CPU s/video (helper %.2f)\n", r, w1, n / w1, c1 / n, h1 / n
-    printf "          2 runners %6.1f s wall, %.3f videos/s, %6.2f CPU s/video (helper %.2f)\n", w2, n / w2, c2 / n, h2 / n
-    printf "          in-server %6.1f s wall, %.3f videos/s, %6.2f CPU s/video (helper %.2f)\n", ws, n / ws, cs / n, hs / n
+      -v ws="$ws" -v cs="$cs" -v hs="$hs" -v m1="$m1" -v m2="$m2" -v ms="$ms" 'BEGIN {
+    f = "%6.1f s wall, %.3f videos/s, %5.2f CPU s/video (helper %.2f, host %.3f); machine busy %.2f cores\n"
+    printf "   run %d: 1 runner  " f, r, w1, n / w1, c1 / n, h1 / n, (c1 - h1) / n, m1
+    printf "          2 runners " f, w2, n / w2, c2 / n, h2 / n, (c2 - h2) / n, m2
+    printf "          in-server " f, ws, n / ws, cs / n, hs / n, (cs - hs) / n, ms
     printf "          throughput 2/1 runners %.3f; CPU per video runner/in-server %.3f\n", w1 / w2, c1 / cs }'
   ratio+=("$(awk -v a="$w1" -v b="$w2" 'BEGIN {print a / b}')")
   cratio+=("$(awk -v a="$c1" -v b="$cs" 'BEGIN {print a / b}')")
@@ -205,8 +211,8 @@ env_stop
 # ---------------------------------------------------------------- (g)
 # One cluster, no in-server transcode worker, one vtp-runner with $SLOTS
 # slots and the stand-in helper. vtp_runners is padded to 1,000 rows (the
-# other runners of the extrapolation: vtp_runner_report deletes the stale
-# ones of that table at each call). Windows, each between two snapshots of
+# other runners of the extrapolation: each report updates its row among
+# them). Windows, each between two snapshots of
 # the cluster's CPU (every process of the postmaster's tree, from /proc, the
 # exited ones in its cutime) and of pg_stat_statements (the runner role's
 # statements by kind) and pg_stat_database:
@@ -227,7 +233,7 @@ max_connections = $((SLOTS + 40))"
 psql -qc 'CREATE EXTENSION pg_stat_statements'
 grant_runner
 psql -qc "INSERT INTO vtp_runners (name, role, host, pid, state)
-          SELECT 'pad/' || g, 'bench_pad', 'pad', g, 'idle' FROM generate_series(1, $PAD) g"
+          SELECT 'pad/' || g, 'bench_pad', 'pad', g, 'transcoding' FROM generate_series(1, $PAD) g"
 PM=$(head -1 "$ENV_DIR/data/postmaster.pid")
 # db_cpu: "all runner_backends" CPU seconds of the cluster's processes
 db_cpu() {
@@ -284,7 +290,7 @@ snap idle.0; sleep 20; snap idle.1
 phase a 1
 phase b "$LONG"
 bad=$(psql -Atc "SELECT count(*) FROM vtp_videos WHERE status <> 'Published'")
-hbsecs=$(psql -Atc "SELECT round(sum(transcode_seconds)::numeric, 1) FROM vtp_videos WHERE key LIKE 'sim/b/%'")
+hbsecs=$(psql -Atc "SELECT round(sum(extract(epoch FROM published_at - started_at))::numeric, 1) FROM vtp_videos WHERE key LIKE 'sim/b/%'")
 stop_runner sim
 read -r T0 C0 _ X0 _ _ < <(delta base.0 base.1)
 read -r TI CI RI XI SI HI < <(delta idle.0 idle.1)
@@ -305,7 +311,7 @@ echo "   the runner's own count (its exit lines, start-up and stop included): $S
 [ "$bad" = 0 ] || echo "   WARNING: $bad video(s) not Published"
 
 MIN=${VTP_BENCH_SIM_VIDEO_MINUTES:-5}
-read -r G_VIDEO G_HB G_CORES G_CORES60 < <(awk -v n="$SIMN" -v t0="$T0" -v c0="$C0" -v ta="$TA" -v ca="$CA" -v sa="$SA" -v ha="$HA" \
+read -r G_VIDEO G_HB G_CORES G_CORES60 G_VST G_HBST G_STPS < <(awk -v n="$SIMN" -v t0="$T0" -v c0="$C0" -v ta="$TA" -v ca="$CA" -v sa="$SA" -v ha="$HA" \
     -v tb="$TB" -v cb="$CB" -v sb="$SB" -v hb="$HB" -v ti="$TI" -v ci="$CI" -v si="$SI" -v slots="$SLOTS" \
     -v jobsec="$hbsecs" -v min="$MIN" -v out="$REPORT/g.txt" 'BEGIN {
   bg = c0 / t0                                   # cores the cluster burns with no runner
@@ -318,13 +324,13 @@ read -r G_VIDEO G_HB G_CORES G_CORES60 < <(awk -v n="$SIMN" -v t0="$T0" -v c0="$
   cores = bg + vcpu * vps + hbcpu * hps; cores60 = bg + vcpu * vps + hbcpu * hps60
   printf "   background (no runner): %.4f cores; an idle slot: %.5f cores and %.3f statements/s\n", bg, idle, si / ti / slots > out
   printf "   per video:     %.2f ms DB CPU, %.2f statements (ingest of its notification and its task included)\n", vcpu * 1000, vst > out
-  printf "   per heartbeat: %.3f ms DB CPU, %.2f statements; one every %.2f s of transcode (measured: %d in %.0f job-seconds)\n", hbcpu * 1000, hbst, every, hb, jobsec > out
+  printf "   per heartbeat: %.3f ms DB CPU, %.2f statements; one every %.2f s a video is claimed (measured: %d in %.0f s claimed)\n", hbcpu * 1000, hbst, every, hb, jobsec > out
   printf "   1,000 runners busy on %d-minute transcodes: %.2f videos/s, %.0f heartbeats/s (one per %.1f s each)\n", min, vps, hps, every > out
   printf "     cores = %.4f background + %.3f ms x %.2f videos/s + %.3f ms x %.0f heartbeats/s\n", bg, vcpu * 1000, vps, hbcpu * 1000, hps > out
   printf "           = %.4f + %.4f + %.4f = %.3f cores (goal < 1)\n", bg, vcpu * vps, hbcpu * hps, cores > out
   printf "     statements: %.0f/s (%.2f x %.2f + %.2f x %.0f)\n", vst * vps + hbst * hps, vst, vps, hbst, hps > out
   printf "     if a heartbeat went once a minute (half of vtp.visibility_timeout = 120 s): %.3f cores\n", cores60 > out
-  printf "%.3f %.4f %.3f %.3f\n", vcpu * 1000, hbcpu * 1000, cores, cores60 }')
+  printf "%.3f %.4f %.3f %.3f %.2f %.2f %.0f\n", vcpu * 1000, hbcpu * 1000, cores, cores60, vst, hbst, vst * vps + hbst * hps }')
 cat "$REPORT/g.txt"
 env_stop
 
@@ -332,6 +338,7 @@ echo "== summary (runners)"
 printf '  %-52s %-34s %s\n' "figure" "value" "goal"
 printf '  %-52s %-34s %s\n' "(e) throughput 2 runners / 1 runner, videos/wall s" "$E_MED ($E_SPREAD)" ">= 1.8"
 printf '  %-52s %-34s %s\n' "(f) CPU per video, runner / in-server worker" "$F_MED ($F_SPREAD)" "<= 1.02"
-printf '  %-52s %-34s %s\n' "(g) DB CPU per video" "$G_VIDEO ms" ""
-printf '  %-52s %-34s %s\n' "(g) DB CPU per heartbeat" "$G_HB ms" ""
+printf '  %-52s %-34s %s\n' "(g) DB CPU, statements per video" "$G_VIDEO ms, $G_VST" ""
+printf '  %-52s %-34s %s\n' "(g) DB CPU, statements per heartbeat" "$G_HB ms, $G_HBST" ""
+printf '  %-52s %-34s %s\n' "(g) statements/s, 1,000 runners" "$G_STPS" ""
 printf '  %-52s %-34s %s\n' "(g) DB cores, 1,000 runners, $MIN-min videos" "$G_CORES (heartbeat/min: $G_CORES60)" "< 1"
