@@ -110,114 +110,118 @@ BATCH=(
   "t720 testsrc2=size=1280x720:rate=30 6 3M"
 )
 NB=${#BATCH[@]}
-for c in "${BATCH[@]}"; do
-  read -r name src secs rate <<<"$c"
-  [ -s "$CLIPS/$name.mp4" ] || ffmpeg -nostdin -v error -y -f lavfi -i "$src" -f lavfi -i "sine=frequency=440:sample_rate=48000" \
-    -t "$secs" -c:v libx264 -preset veryfast -b:v "$rate" -maxrate "$rate" -bufsize "$rate" -pix_fmt yuv420p \
-    -c:a aac -shortest "$CLIPS/$name.mp4"
-done
-
-env_start "$BASE/scale" 54359 19354 "vtp.transcode_workers = 0
-vtp.transcode_threads = 1"
-grant_runner
-WORKERS=0
-want_workers() {
-  [ "$WORKERS" = "$1" ] && return 0
-  psql -qc "ALTER SYSTEM SET vtp.transcode_workers = $1"
-  pg_restart
-  WORKERS=$1
-  [ "$1" = 0 ] && return 0
-  for _ in $(seq 1 300); do
-    [ "$(psql -Atc "SELECT count(*) FROM vtp_workers WHERE role = 'transcode' AND state = 'idle'")" = "$1" ] && return 0
-    sleep 0.2
-  done
-  echo "the transcode worker is not ready"; tail -20 "$ENV_DIR/postgres.log"; return 1
-}
-
-# batch TAG: the clips uploaded under bench/TAG/, then enqueued in one
-# statement (tasks sent at its commit); waits until all are Published. Sets
-# B_WALL (the enqueue to the last publish), B_HCPU (the helpers' own CPU) and
-# B_BUSY (the machine's busy cores meanwhile, of 2: other work shows there).
-# Everything here runs in the script's own shell (no $(...) around it): the
-# runners it waits for are that shell's children.
-batch() {
-  local tag=$1 i=0 c name keys="" t0 done puts=()
+# VTP_BENCH_RUNS=0: (g) alone
+E_MED=- E_SPREAD="not run" F_MED=- F_SPREAD="not run" F_CPUS=-
+if [ "$RUNS" -gt 0 ]; then
   for c in "${BATCH[@]}"; do
-    read -r name _ <<<"$c"; i=$((i + 1))
-    node test/emulator/awscli.mjs put temp-video-bucket "bench/$tag/$i-$name.mp4" "$CLIPS/$name.mp4" &
-    puts+=($!)
-    keys+="${keys:+,}'bench/$tag/$i-$name.mp4'"
+    read -r name src secs rate <<<"$c"
+    [ -s "$CLIPS/$name.mp4" ] || ffmpeg -nostdin -v error -y -f lavfi -i "$src" -f lavfi -i "sine=frequency=440:sample_rate=48000" \
+      -t "$secs" -c:v libx264 -preset veryfast -b:v "$rate" -maxrate "$rate" -bufsize "$rate" -pix_fmt yuv420p \
+      -c:a aac -shortest "$CLIPS/$name.mp4"
   done
-  for c in "${puts[@]}"; do wait "$c"; done
-  polls_over
-  B_BUSY=$(busy)
-  t0=$(date +%s.%N)
-  psql -qAtc "SELECT vtp_enqueue('temp-video-bucket', k) FROM unnest(ARRAY[$keys]) WITH ORDINALITY AS u(k, o) ORDER BY o" >/dev/null
-  for _ in $(seq 1 1800); do
-    done=$(psql -Atc "SELECT count(*) FILTER (WHERE status = 'Published') || ' ' || count(*) FILTER (WHERE status = 'Failed')
-                      FROM vtp_videos WHERE key LIKE 'bench/$tag/%'")
-    [ "${done% *}" -ge "$NB" ] && break
-    [ "${done#* }" = 0 ] || { psql -c "SELECT key, error_code, error FROM vtp_videos WHERE key LIKE 'bench/$tag/%' AND status = 'Failed'"; return 1; }
-    sleep 0.5
+
+  env_start "$BASE/scale" 54359 19354 "vtp.transcode_workers = 0
+  vtp.transcode_threads = 1"
+  grant_runner
+  WORKERS=0
+  want_workers() {
+    [ "$WORKERS" = "$1" ] && return 0
+    psql -qc "ALTER SYSTEM SET vtp.transcode_workers = $1"
+    pg_restart
+    WORKERS=$1
+    [ "$1" = 0 ] && return 0
+    for _ in $(seq 1 300); do
+      [ "$(psql -Atc "SELECT count(*) FROM vtp_workers WHERE role = 'transcode' AND state = 'idle'")" = "$1" ] && return 0
+      sleep 0.2
+    done
+    echo "the transcode worker is not ready"; tail -20 "$ENV_DIR/postgres.log"; return 1
+  }
+
+  # batch TAG: the clips uploaded under bench/TAG/, then enqueued in one
+  # statement (tasks sent at its commit); waits until all are Published. Sets
+  # B_WALL (the enqueue to the last publish), B_HCPU (the helpers' own CPU) and
+  # B_BUSY (the machine's busy cores meanwhile, of 2: other work shows there).
+  # Everything here runs in the script's own shell (no $(...) around it): the
+  # runners it waits for are that shell's children.
+  batch() {
+    local tag=$1 i=0 c name keys="" t0 done puts=()
+    for c in "${BATCH[@]}"; do
+      read -r name _ <<<"$c"; i=$((i + 1))
+      node test/emulator/awscli.mjs put temp-video-bucket "bench/$tag/$i-$name.mp4" "$CLIPS/$name.mp4" &
+      puts+=($!)
+      keys+="${keys:+,}'bench/$tag/$i-$name.mp4'"
+    done
+    for c in "${puts[@]}"; do wait "$c"; done
+    polls_over
+    B_BUSY=$(busy)
+    t0=$(date +%s.%N)
+    psql -qAtc "SELECT vtp_enqueue('temp-video-bucket', k) FROM unnest(ARRAY[$keys]) WITH ORDINALITY AS u(k, o) ORDER BY o" >/dev/null
+    for _ in $(seq 1 1800); do
+      done=$(psql -Atc "SELECT count(*) FILTER (WHERE status = 'Published') || ' ' || count(*) FILTER (WHERE status = 'Failed')
+                        FROM vtp_videos WHERE key LIKE 'bench/$tag/%'")
+      [ "${done% *}" -ge "$NB" ] && break
+      [ "${done#* }" = 0 ] || { psql -c "SELECT key, error_code, error FROM vtp_videos WHERE key LIKE 'bench/$tag/%' AND status = 'Failed'"; return 1; }
+      sleep 0.5
+    done
+    [ "${done% *}" -ge "$NB" ] || { echo "batch $tag did not finish"; return 1; }
+    B_BUSY=$(awk -v a="$B_BUSY" -v b="$(busy)" -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN {print (b - a) / (t1 - t0)}')
+    read -r B_WALL B_HCPU < <(psql -Atc "SELECT round((extract(epoch FROM max(published_at)) - $t0)::numeric, 2) || ' ' ||
+                                                round(sum(transcode_cpu_seconds)::numeric, 2)
+                                         FROM vtp_videos WHERE key LIKE 'bench/$tag/%'")
+  }
+
+  # run_runners REP N: N runners of one slot each on the batch; sets W C H
+  # (wall, the runners' CPU from /proc, the helpers' own CPU)
+  run_runners() {
+    local rep=$1 n=$2 k c0=0 c1=0 names=()
+    want_workers 0
+    for k in $(seq 1 "$n"); do names+=("r$rep-$n-$k"); start_runner "r$rep-$n-$k"; done
+    wait_runners "$n"
+    for k in "${names[@]}"; do c0=$(awk -v a="$c0" -v b="$(pcpu "${RPID[$k]}")" 'BEGIN {print a + b}'); done
+    batch "r$rep-$n"
+    for k in "${names[@]}"; do c1=$(awk -v a="$c1" -v b="$(pcpu "${RPID[$k]}")" 'BEGIN {print a + b}'); done
+    for k in "${names[@]}"; do stop_runner "$k"; done
+    W=$B_WALL H=$B_HCPU M=$B_BUSY C=$(awk -v a="$c0" -v b="$c1" 'BEGIN {print b - a}')
+  }
+  # run_server REP: the in-server transcode worker on the batch; sets W C H
+  run_server() {
+    local rep=$1 pid c0 c1
+    want_workers 1
+    pid=$(psql -Atc "SELECT pid FROM vtp_workers WHERE role = 'transcode'")
+    c0=$(pcpu "$pid")
+    batch "r$rep-srv"
+    c1=$(pcpu "$pid")
+    [ "$(psql -Atc "SELECT pid FROM vtp_workers WHERE role = 'transcode'")" = "$pid" ] || { echo "the transcode worker restarted"; return 1; }
+    W=$B_WALL H=$B_HCPU M=$B_BUSY C=$(awk -v a="$c0" -v b="$c1" 'BEGIN {print b - a}')
+  }
+
+  echo "== (e)+(f) $NB clips (720p and 1080p: mandelbrot, gradients, life, testsrc2, noise), one encoder thread each, $RUNS runs interleaved"
+  ratio=(); cratio=(); w1s=(); w2s=(); c1s=(); c2s=(); css=()
+  for rep in $(seq 1 "$RUNS"); do
+    # alternate the order so that a restart of the cluster is needed once per run
+    one() { run_runners "$rep" 1; w1=$W c1=$C h1=$H m1=$M; run_runners "$rep" 2; w2=$W c2=$C h2=$H m2=$M; }
+    srv() { run_server "$rep"; ws=$W cs=$C hs=$H ms=$M; }
+    if [ $((rep % 2)) = 1 ]; then one; srv; else srv; one; fi
+    awk -v n="$NB" -v r="$rep" -v w1="$w1" -v c1="$c1" -v h1="$h1" -v w2="$w2" -v c2="$c2" -v h2="$h2" \
+        -v ws="$ws" -v cs="$cs" -v hs="$hs" -v m1="$m1" -v m2="$m2" -v ms="$ms" 'BEGIN {
+      f = "%6.1f s wall, %.3f videos/s, %5.2f CPU s/video (helper %.2f, host %.3f); machine busy %.2f cores\n"
+      printf "   run %d: 1 runner  " f, r, w1, n / w1, c1 / n, h1 / n, (c1 - h1) / n, m1
+      printf "          2 runners " f, w2, n / w2, c2 / n, h2 / n, (c2 - h2) / n, m2
+      printf "          in-server " f, ws, n / ws, cs / n, hs / n, (cs - hs) / n, ms
+      printf "          throughput 2/1 runners %.3f; CPU per video runner/in-server %.3f\n", w1 / w2, c1 / cs }'
+    ratio+=("$(awk -v a="$w1" -v b="$w2" 'BEGIN {print a / b}')")
+    cratio+=("$(awk -v a="$c1" -v b="$cs" 'BEGIN {print a / b}')")
+    w1s+=("$w1"); w2s+=("$w2"); c1s+=("$(awk -v c="$c1" -v n="$NB" 'BEGIN {print c / n}')")
+    c2s+=("$(awk -v c="$c2" -v n="$NB" 'BEGIN {print c / n}')"); css+=("$(awk -v c="$cs" -v n="$NB" 'BEGIN {print c / n}')")
   done
-  [ "${done% *}" -ge "$NB" ] || { echo "batch $tag did not finish"; return 1; }
-  B_BUSY=$(awk -v a="$B_BUSY" -v b="$(busy)" -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN {print (b - a) / (t1 - t0)}')
-  read -r B_WALL B_HCPU < <(psql -Atc "SELECT round((extract(epoch FROM max(published_at)) - $t0)::numeric, 2) || ' ' ||
-                                              round(sum(transcode_cpu_seconds)::numeric, 2)
-                                       FROM vtp_videos WHERE key LIKE 'bench/$tag/%'")
-}
-
-# run_runners REP N: N runners of one slot each on the batch; sets W C H
-# (wall, the runners' CPU from /proc, the helpers' own CPU)
-run_runners() {
-  local rep=$1 n=$2 k c0=0 c1=0 names=()
-  want_workers 0
-  for k in $(seq 1 "$n"); do names+=("r$rep-$n-$k"); start_runner "r$rep-$n-$k"; done
-  wait_runners "$n"
-  for k in "${names[@]}"; do c0=$(awk -v a="$c0" -v b="$(pcpu "${RPID[$k]}")" 'BEGIN {print a + b}'); done
-  batch "r$rep-$n"
-  for k in "${names[@]}"; do c1=$(awk -v a="$c1" -v b="$(pcpu "${RPID[$k]}")" 'BEGIN {print a + b}'); done
-  for k in "${names[@]}"; do stop_runner "$k"; done
-  W=$B_WALL H=$B_HCPU M=$B_BUSY C=$(awk -v a="$c0" -v b="$c1" 'BEGIN {print b - a}')
-}
-# run_server REP: the in-server transcode worker on the batch; sets W C H
-run_server() {
-  local rep=$1 pid c0 c1
-  want_workers 1
-  pid=$(psql -Atc "SELECT pid FROM vtp_workers WHERE role = 'transcode'")
-  c0=$(pcpu "$pid")
-  batch "r$rep-srv"
-  c1=$(pcpu "$pid")
-  [ "$(psql -Atc "SELECT pid FROM vtp_workers WHERE role = 'transcode'")" = "$pid" ] || { echo "the transcode worker restarted"; return 1; }
-  W=$B_WALL H=$B_HCPU M=$B_BUSY C=$(awk -v a="$c0" -v b="$c1" 'BEGIN {print b - a}')
-}
-
-echo "== (e)+(f) $NB clips (720p and 1080p: mandelbrot, gradients, life, testsrc2, noise), one encoder thread each, $RUNS runs interleaved"
-ratio=(); cratio=(); w1s=(); w2s=(); c1s=(); c2s=(); css=()
-for rep in $(seq 1 "$RUNS"); do
-  # alternate the order so that a restart of the cluster is needed once per run
-  one() { run_runners "$rep" 1; w1=$W c1=$C h1=$H m1=$M; run_runners "$rep" 2; w2=$W c2=$C h2=$H m2=$M; }
-  srv() { run_server "$rep"; ws=$W cs=$C hs=$H ms=$M; }
-  if [ $((rep % 2)) = 1 ]; then one; srv; else srv; one; fi
-  awk -v n="$NB" -v r="$rep" -v w1="$w1" -v c1="$c1" -v h1="$h1" -v w2="$w2" -v c2="$c2" -v h2="$h2" \
-      -v ws="$ws" -v cs="$cs" -v hs="$hs" -v m1="$m1" -v m2="$m2" -v ms="$ms" 'BEGIN {
-    f = "%6.1f s wall, %.3f videos/s, %5.2f CPU s/video (helper %.2f, host %.3f); machine busy %.2f cores\n"
-    printf "   run %d: 1 runner  " f, r, w1, n / w1, c1 / n, h1 / n, (c1 - h1) / n, m1
-    printf "          2 runners " f, w2, n / w2, c2 / n, h2 / n, (c2 - h2) / n, m2
-    printf "          in-server " f, ws, n / ws, cs / n, hs / n, (cs - hs) / n, ms
-    printf "          throughput 2/1 runners %.3f; CPU per video runner/in-server %.3f\n", w1 / w2, c1 / cs }'
-  ratio+=("$(awk -v a="$w1" -v b="$w2" 'BEGIN {print a / b}')")
-  cratio+=("$(awk -v a="$c1" -v b="$cs" 'BEGIN {print a / b}')")
-  w1s+=("$w1"); w2s+=("$w2"); c1s+=("$(awk -v c="$c1" -v n="$NB" 'BEGIN {print c / n}')")
-  c2s+=("$(awk -v c="$c2" -v n="$NB" 'BEGIN {print c / n}')"); css+=("$(awk -v c="$cs" -v n="$NB" 'BEGIN {print c / n}')")
-done
-echo "  (e) throughput 2 runners / 1 runner: $(spread "${ratio[@]}") (goal >= 1.8)"
-echo "  (f) CPU per video, runner / in-server worker: $(spread "${cratio[@]}") (goal <= 1.02)"
-echo "      runner CPU s/video: $(spread "${c1s[@]}"); 2 runners: $(spread "${c2s[@]}"); in-server: $(spread "${css[@]}")"
-E_MED=$(printf '%.3f' "$(median "${ratio[@]}")"); E_SPREAD="$RUNS runs: $(range "${ratio[@]}")"
-F_MED=$(printf '%.3f' "$(median "${cratio[@]}")"); F_SPREAD="$RUNS runs: $(range "${cratio[@]}")"
-F_CPUS=$(printf '%.2f, %.2f, %.2f (medians)' "$(median "${c1s[@]}")" "$(median "${c2s[@]}")" "$(median "${css[@]}")")
-env_stop
+  echo "  (e) throughput 2 runners / 1 runner: $(spread "${ratio[@]}") (goal >= 1.8)"
+  echo "  (f) CPU per video, runner / in-server worker: $(spread "${cratio[@]}") (goal <= 1.02)"
+  echo "      runner CPU s/video: $(spread "${c1s[@]}"); 2 runners: $(spread "${c2s[@]}"); in-server: $(spread "${css[@]}")"
+  E_MED=$(printf '%.3f' "$(median "${ratio[@]}")"); E_SPREAD="$RUNS runs: $(range "${ratio[@]}")"
+  F_MED=$(printf '%.3f' "$(median "${cratio[@]}")"); F_SPREAD="$RUNS runs: $(range "${cratio[@]}")"
+  F_CPUS=$(printf '%.2f, %.2f, %.2f (medians)' "$(median "${c1s[@]}")" "$(median "${c2s[@]}")" "$(median "${css[@]}")")
+  env_stop
+fi
 
 # ---------------------------------------------------------------- (g)
 # One cluster, no in-server transcode worker, one vtp-runner with $SLOTS
