@@ -88,6 +88,7 @@ vtp-transcode: $(HELPER_SRC) $(wildcard transcoder/*.h src/core/*.h) Makefile
 
 install: install-helper install-runner
 install-helper: vtp-transcode
+	$(MKDIR_P) '$(DESTDIR)$(pkglibdir)'
 	$(INSTALL_PROGRAM) vtp-transcode '$(DESTDIR)$(pkglibdir)/vtp-transcode'
 
 # --- vtp-runner: the job engine on other machines, reaching the catalog with libpq only ---
@@ -102,7 +103,12 @@ vtp-runner: $(RUNNER_SRC) $(CORE_SRC) $(AWS_SRC) $(JOB_SRC) $(wildcard runner/*.
 	$(CC) $(RUNNER_CFLAGS) $(shell pkg-config --cflags $(RUNNER_PKGS)) -o $@ $(filter %.c,$^) \
 	  -L$(libdir) -lpq $(shell pkg-config --libs $(RUNNER_PKGS))
 
+uninstall: uninstall-programs
+uninstall-programs:
+	rm -f '$(DESTDIR)$(bindir)/vtp-runner' '$(DESTDIR)$(pkglibdir)/vtp-transcode'
+
 install-runner: vtp-runner
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
 	$(INSTALL_PROGRAM) vtp-runner '$(DESTDIR)$(bindir)/vtp-runner'
 
 # --- tests without a server ---
@@ -161,7 +167,7 @@ test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http_server.
 
 fuzzers: $(FUZZERS)
 
-.PHONY: check demo bench unittest sandboxtest install-helper install-runner deps fuzz fuzzers soak
+.PHONY: check demo bench unittest sandboxtest install-helper install-runner uninstall-programs deps fuzz fuzzers soak
 
 deps:
 	scripts/deps.sh

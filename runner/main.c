@@ -1,6 +1,6 @@
 /*
  * main.c — vtp-runner's command line: the options (docs/runner.md and
- * --help), their defaults (the short host name, $TMPDIR/vtp-runner-NAME,
+ * --help), their defaults (the short host name, <dir>/vtp-runner-NAME,
  * the helper installed beside the extension), then one job slot in this
  * process (--jobs 1) or the supervisor of N slot processes.
  */
@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "libpq-fe.h"
 
 #include "runner.h"
 
@@ -36,8 +38,9 @@ usage(FILE *f)
 			"                     name); letters, digits, '.', '_' and '-'\n"
 			"  --jobs N           transcodes at a time, each in its own process with its own connection,\n"
 			"                     named NAME/1 .. NAME/N (default 1: this process, named NAME)\n"
-			"  --scratch DIR      sources and renditions while transcoding (default $TMPDIR/vtp-runner-NAME,\n"
-			"                     made 0700; it must be this user's and writable by nobody else)\n"
+			"  --scratch DIR      sources and renditions while transcoding (default <dir>/vtp-runner-NAME,\n"
+			"                     <dir> = $STATE_DIRECTORY, else $TMPDIR, else /var/tmp; made 0700 and\n"
+			"                     checked before each task: this user's, writable by nobody else)\n"
 			"  --transcoder PATH  the vtp-transcode helper (default %s/vtp-transcode)\n"
 			"  --profile PROFILE  the AWS shared credentials profile (else AWS_PROFILE, else default)\n"
 			"  --help, --version\n"
@@ -95,16 +98,49 @@ bad_usage(const char *fmt, const char *arg)
 	return RUNNER_EXIT_CONFIG;
 }
 
+/*
+ * Can libpq read the conninfo? Its own message is not shown: it quotes the
+ * part it could not read, which may be a password. A password on the
+ * command line is visible to every local user in ps: a warning.
+ */
+static bool
+conninfo_ok(const char *conninfo, bool from_env)
+{
+	char	   *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+	PQconninfoOption *o;
+
+	if (opts == NULL)
+	{
+		fprintf(stderr, "vtp-runner: the catalog's conninfo (%s) cannot be read: check its quoting and, in a URI, "
+				"percent-encoding (libpq's message is not shown: it may quote a password)\n",
+				from_env ? "VTP_RUNNER_DB" : "--db");
+		PQfreemem(err);
+		return false;
+	}
+	for (o = opts; o->keyword; o++)
+		if (!from_env && strcmp(o->keyword, "password") == 0 && o->val && o->val[0])
+			fprintf(stderr, "vtp-runner: warning: a password in --db is visible to every local user (ps); "
+					"use VTP_RUNNER_DB, a password file (~/.pgpass or passfile=) or a client certificate\n");
+	PQconninfoFree(opts);
+	return true;
+}
+
 /* Fill the defaults and check what was given: -1 when all is well, else the exit status. */
 static int
 complete_options(runner_options *o, const char *name)
 {
-	const char *tmp = getenv("TMPDIR");
+	/* systemd's StateDirectory=, else TMPDIR, else /var/tmp (/tmp is often a small RAM disk) */
+	const char *tmp = getenv("STATE_DIRECTORY") && getenv("STATE_DIRECTORY")[0] ? getenv("STATE_DIRECTORY") : getenv("TMPDIR");
 
-	if (o->conninfo == NULL || o->conninfo[0] == '\0')
+	bool		from_env = o->conninfo == NULL || o->conninfo[0] == '\0';
+
+	if (from_env)
 		o->conninfo = getenv("VTP_RUNNER_DB");
 	if (o->conninfo == NULL || o->conninfo[0] == '\0')
 		return bad_usage("%sno catalog: give --db CONNINFO or set VTP_RUNNER_DB", "");
+	if (!conninfo_ok(o->conninfo, from_env))
+		return RUNNER_EXIT_CONFIG;
 	if (name)
 	{
 		if (!name_ok(name))
@@ -114,8 +150,8 @@ complete_options(runner_options *o, const char *name)
 	else
 		default_name(o->name, sizeof(o->name));
 	if (o->scratch[0] == '\0' &&
-		snprintf(o->scratch, sizeof(o->scratch), "%s/vtp-runner-%s", tmp && tmp[0] ? tmp : "/tmp", o->name) >= (int) sizeof(o->scratch))
-		return bad_usage("%sTMPDIR is too long", "");
+		snprintf(o->scratch, sizeof(o->scratch), "%s/vtp-runner-%s", tmp && tmp[0] ? tmp : "/var/tmp", o->name) >= (int) sizeof(o->scratch))
+		return bad_usage("%sthe scratch directory's parent ($STATE_DIRECTORY or $TMPDIR) is too long", "");
 	if (o->transcoder[0] == '\0')
 		snprintf(o->transcoder, sizeof(o->transcoder), "%s/vtp-transcode", VTP_PKGLIBDIR);
 	if (access(o->transcoder, X_OK) != 0)

@@ -23,9 +23,16 @@
 #define CONNECT_TIMEOUT_MS 10000
 #define OUTAGE_LOG_MS 60000
 
+/*
+ * The extension's schema, and this session's bounds in the same round trip:
+ * a statement the runner stops waiting for (a heartbeat gives up after 5 s)
+ * must not stay behind in the server holding a connection slot, waiting on
+ * a row lock.
+ */
 static const char *const find_schema =
-"SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n "
-"ON n.oid = e.extnamespace WHERE e.extname = 'vtp'";
+"SELECT n.nspname, pg_catalog.set_config('lock_timeout', '4s', false), "
+"pg_catalog.set_config('statement_timeout', '9s', false) FROM pg_catalog.pg_extension e "
+"JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vtp'";
 
 void
 rdb_init(runner_db *db, const char *conninfo, const char *appname)

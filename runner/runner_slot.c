@@ -275,6 +275,23 @@ receive_tick(void *arg)
 }
 
 /* Wait for one task and run it; how long to wait before the next round. */
+
+/*
+ * The scratch directory, again before each task: something (systemd-tmpfiles,
+ * an operator) may have removed it since the start. Made again if so; a task
+ * is not taken (it goes back to the queue) if it cannot be.
+ */
+static bool
+scratch_still_there(runner_slot *s)
+{
+	char		err[256];
+
+	if (job_scratch_dir(s->opt->scratch, err, sizeof(err)) == 0 && job_scratch_dir(s->dir, err, sizeof(err)) == 0)
+		return true;
+	runner_log(JOB_WARNING, "not taking the task: scratch directory: %s", err);
+	return false;
+}
+
 static long
 receive_and_run(runner_slot *s)
 {
@@ -306,7 +323,7 @@ receive_and_run(runner_slot *s)
 		(void) read_settings(s, false); /* before each task: no answer keeps the last ones */
 		/* (a task of a queue the catalog no longer names goes back to it: the next receive takes the new one) */
 		if (runner_stopping() || !s->cfg_ok || strcmp(queue, s->cfg.job.tasks_queue_url) != 0 ||
-			!check_sandbox(s, false))
+			!check_sandbox(s, false) || !scratch_still_there(s))
 			break;
 		(void) job_run_message(&s->host, &s->c, &msgs[i], received_at);
 		runner_settings_aws(&s->cfg.aws, &s->c);	/* a hand-back shortens the client's timeouts */
