@@ -105,6 +105,7 @@ host_renew(void *arg, const job *j, int lease_seconds)
 	PGresult   *res;
 	rdb_status	st;
 	const char *owned;
+	bool		lost;
 
 	send_facts(s, j);
 	snprintf(lease, sizeof(lease), "%d", lease_seconds);
@@ -121,10 +122,11 @@ host_renew(void *arg, const job *j, int lease_seconds)
 	}
 	else if (st == RDB_OK && riding)
 		runner_report_sent(&s->rep);
-	owned = st == RDB_OK ? runner_value(res, "owned") : NULL;
-	PQclear(res);
 	/* only the catalog's "false" loses the lease: no answer, or an ERROR, keeps working */
-	return !(owned && strcmp(owned, "f") == 0);
+	owned = st == RDB_OK ? runner_value(res, "owned") : NULL;
+	lost = owned != NULL && strcmp(owned, "f") == 0;
+	PQclear(res);
+	return !lost;
 }
 
 static bool
