@@ -297,14 +297,16 @@ REVOKE ALL ON FUNCTION @extschema@.vtp_create_upload(text, interval, bigint) FRO
 
 
 -- Every claim carries a lease token the worker made (a random UUID); every
--- later change of the attempt names it. Nobody else knows it: a runner role
--- cannot read vtp_videos, so it cannot change a lease it does not hold.
-ALTER TABLE @extschema@.vtp_videos ADD COLUMN lease_token uuid;
-COMMENT ON COLUMN @extschema@.vtp_videos.lease_token IS
-  'The lease token of the latest claim: each worker call after the claim must name it (never shown to runners)';
+-- later change of the attempt names it. Only its SHA-256 is stored: whoever
+-- reads vtp_videos (pg_monitor, a DBA) still cannot change a lease it does
+-- not hold, and a runner role cannot read the table at all.
+ALTER TABLE @extschema@.vtp_videos ADD COLUMN lease_token_hash bytea;
+COMMENT ON COLUMN @extschema@.vtp_videos.lease_token_hash IS
+  'SHA-256 of the lease token of the claim that holds (or last settled) the video; each worker call after the claim must name the token. Cleared when anyone else settles the video';
 
 -- Runners (vtp-runner on other machines): one row per job slot, written by
--- the runner itself through vtp_runner_report.
+-- the runner itself through vtp_runner_report; the reconciler removes rows
+-- not heard from for an hour.
 CREATE TABLE @extschema@.vtp_runners (
   name            text PRIMARY KEY,
   role            name NOT NULL,
@@ -320,6 +322,7 @@ CREATE TABLE @extschema@.vtp_runners (
   state_since     timestamptz NOT NULL DEFAULT pg_catalog.now(),
   last_heartbeat  timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
+CREATE INDEX vtp_runners_role ON @extschema@.vtp_runners (role);
 COMMENT ON TABLE @extschema@.vtp_runners IS
   'One row per vtp-runner job slot, as it last reported itself (vtp_runner_report); vtp_workers shows them';
 
@@ -407,22 +410,28 @@ BEGIN
   IF name IS NULL OR name = '' OR pg_catalog.length(name) > 200 OR state IS NULL THEN
     RAISE EXCEPTION 'a runner needs a name of 1 to 200 characters and a state' USING ERRCODE = '22023';
   END IF;
-  INSERT INTO @extschema@.vtp_runners AS r (name, role, host, pid, state, video_id, attempt, progress, child_pid, sandbox)
-  VALUES (vtp_runner_report.name, session_user, pg_catalog.left(host, 255), pid, pg_catalog.left(state, 64),
-          video_id, attempt, progress, child_pid, pg_catalog.left(sandbox, 64))
-  ON CONFLICT ON CONSTRAINT vtp_runners_pkey DO UPDATE
-     SET host = excluded.host, pid = excluded.pid, video_id = excluded.video_id, attempt = excluded.attempt,
-         progress = excluded.progress, child_pid = excluded.child_pid, sandbox = excluded.sandbox,
-         started_at = CASE WHEN r.pid IS DISTINCT FROM excluded.pid THEN pg_catalog.now() ELSE r.started_at END,
-         state_since = CASE WHEN r.state = excluded.state AND r.pid IS NOT DISTINCT FROM excluded.pid
+  UPDATE @extschema@.vtp_runners r
+     SET host = pg_catalog.left(host, 255), video_id = video_id, attempt = attempt, progress = progress,
+         child_pid = child_pid, sandbox = pg_catalog.left(sandbox, 64),
+         started_at = CASE WHEN r.pid IS DISTINCT FROM pid THEN pg_catalog.now() ELSE r.started_at END,
+         state_since = CASE WHEN r.state = pg_catalog.left(state, 64) AND r.pid IS NOT DISTINCT FROM pid
                             THEN r.state_since ELSE pg_catalog.now() END,
-         state = excluded.state, last_heartbeat = pg_catalog.now()
-   WHERE r.role = session_user;
-  IF NOT FOUND THEN
+         pid = pid, state = pg_catalog.left(state, 64), last_heartbeat = pg_catalog.now()
+   WHERE r.name = vtp_runner_report.name AND r.role = session_user;
+  IF FOUND THEN
+    RETURN;
+  END IF;
+  IF EXISTS (SELECT 1 FROM @extschema@.vtp_runners r WHERE r.name = vtp_runner_report.name) THEN
     RAISE EXCEPTION 'runner name "%" is used by another role', vtp_runner_report.name USING ERRCODE = '42501';
   END IF;
-  -- runners silent for an hour are forgotten
-  DELETE FROM @extschema@.vtp_runners WHERE last_heartbeat < pg_catalog.now() - interval '1 hour';
+  -- a role cannot fill the table: job slots beyond 1024 per role are refused
+  IF (SELECT pg_catalog.count(*) FROM @extschema@.vtp_runners r WHERE r.role = session_user) >= 1024 THEN
+    RAISE EXCEPTION 'role "%" already has 1024 runner job slots', session_user USING ERRCODE = '54000',
+      HINT = 'Slots not heard from for an hour are removed by the reconciler.';
+  END IF;
+  INSERT INTO @extschema@.vtp_runners (name, role, host, pid, state, video_id, attempt, progress, child_pid, sandbox)
+  VALUES (name, session_user, pg_catalog.left(host, 255), pid, pg_catalog.left(state, 64),
+          video_id, attempt, progress, child_pid, pg_catalog.left(sandbox, 64));
 END
 $$;
 COMMENT ON FUNCTION @extschema@.vtp_runner_report(text, text, integer, text, uuid, integer, real, integer, text) IS
@@ -452,12 +461,30 @@ AS $$ SELECT p::regprocedure FROM pg_catalog.unnest(ARRAY[
   '@extschema@.vtp_runner_gone(text)']) AS p $$;
 COMMENT ON FUNCTION @extschema@.vtp_runner_functions() IS 'The functions vtp_grant_runner grants: the runner protocol';
 
+-- A runner's role is a role: not PUBLIC (GRANT ... TO "public" is PUBLIC), not a superuser.
+CREATE FUNCTION @extschema@.vtp_runner_role_check(role name) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF role IS NULL OR pg_catalog.to_regrole(pg_catalog.quote_ident(role)) IS NULL OR pg_catalog.lower(role) = 'public' THEN
+    RAISE EXCEPTION 'role "%" does not exist', role USING ERRCODE = '42704',
+      HINT = 'A runner needs a login role of its own: CREATE ROLE vtp_runner LOGIN PASSWORD ''...''.';
+  END IF;
+  IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = role) THEN
+    RAISE EXCEPTION 'role "%" is a superuser: a runner''s role must have only the runner functions', role
+      USING ERRCODE = '42501';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.vtp_runner_role_check(name) IS 'Refuse PUBLIC, a missing role and a superuser as a runner''s role';
+
 CREATE FUNCTION @extschema@.vtp_grant_runner(role name) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   f regprocedure;
 BEGIN
+  PERFORM @extschema@.vtp_runner_role_check(role);
   EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %I', (SELECT n.nspname FROM pg_catalog.pg_extension e
     JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vtp'), role);
   FOR f IN SELECT * FROM @extschema@.vtp_runner_functions() LOOP
@@ -474,6 +501,7 @@ AS $$
 DECLARE
   f regprocedure;
 BEGIN
+  PERFORM @extschema@.vtp_runner_role_check(role);
   FOR f IN SELECT * FROM @extschema@.vtp_runner_functions() LOOP
     EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM %I', f, role);
   END LOOP;
@@ -493,7 +521,8 @@ REVOKE ALL ON FUNCTION @extschema@.vtp_runner_settings(), @extschema@.vtp_claim(
   @extschema@.vtp_trash_object(uuid, text, text, text, text), @extschema@.vtp_source_deleted(uuid, uuid),
   @extschema@.vtp_runner_report(text, text, integer, text, uuid, integer, real, integer, text),
   @extschema@.vtp_runner_gone(text), @extschema@.vtp_runner_functions(),
-  @extschema@.vtp_grant_runner(name), @extschema@.vtp_revoke_runner(name) FROM PUBLIC;
+  @extschema@.vtp_grant_runner(name), @extschema@.vtp_revoke_runner(name),
+  @extschema@.vtp_runner_role_check(name) FROM PUBLIC;
 GRANT SELECT ON @extschema@.vtp_runners TO pg_monitor;
 
 -- vtp_workers: the in-server workers (shared memory) and the runners (their

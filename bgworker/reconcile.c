@@ -51,6 +51,7 @@ expire_leases(void)
 
 	catalog_begin();
 	n = catalog_expire_leases();
+	(void) catalog_forget_runners();	/* runner job slots silent for an hour */
 	catalog_commit();
 	if (n > 0)
 	{

@@ -115,7 +115,10 @@ extern bool catalog_fail(const char *id, const char *token, const char *code, co
 
 /* A transient failure: "Pending" (retried) or "Failed" after vtp.max_attempts; refund: not counted; NULL: not held. */
 extern const char *catalog_release(const char *id, const char *token, const char *code, const char *message,
-								   bool refund);
+								   bool refund, bool *changed);
+
+/* Runner rows not heard from for an hour are removed; how many (catalog_reconcile.c). */
+extern int	catalog_forget_runners(void);
 
 /* The original of the video this token published was deleted. */
 extern void catalog_source_deleted_by(const char *id, const char *token);

@@ -14,6 +14,9 @@
 
 #include "ladder.h"
 
+/* The stored form of lease token parameter $n: its SHA-256 (vtp_videos.lease_token_hash). */
+#define TOKEN_HASH(n) "pg_catalog.sha256(pg_catalog.convert_to($" #n "::pg_catalog.uuid::pg_catalog.text, 'UTF8'))"
+
 /*
  * The claim. A row already Processing under this very token was claimed by
  * an earlier call whose answer was lost (a runner's connection broke): the
@@ -29,31 +32,34 @@ catalog_claim(const char *id, const char *owner, const char *token, int lease_se
 
 	Assert(lease_seconds > 0);
 	memset(out, 0, sizeof(*out));
+	/* a new attempt: Pending (whatever token it last had), or a lease of someone else's that ran out */
 	sql = psprintf("UPDATE %s SET status = 'Processing', attempts = attempts + 1, claimed_by = $2, "
 				   "lease_until = pg_catalog.now() + $3 * interval '1 second', started_at = pg_catalog.now(), "
-				   "lease_token = $4::pg_catalog.uuid, progress = 0, error_code = NULL, error = NULL "
-				   "WHERE id = $1::pg_catalog.uuid AND lease_token IS DISTINCT FROM $4::pg_catalog.uuid AND "
-				   "(status = 'Pending' OR (status = 'Processing' AND lease_until < pg_catalog.now())) "
-				   "RETURNING bucket, key, attempts, etag, true", t);
-	if (catalog_run(sql, 4, types, v, NULL, SPI_OK_UPDATE_RETURNING) == 1)
-		out->found = out->claimed = true;
-	else
+				   "lease_token_hash = " TOKEN_HASH(4) ", progress = 0, error_code = NULL, error = NULL "
+				   "WHERE id = $1::pg_catalog.uuid AND (status = 'Pending' OR (status = 'Processing' AND "
+				   "lease_until < pg_catalog.now() AND lease_token_hash IS DISTINCT FROM " TOKEN_HASH(4) ")) "
+				   "RETURNING bucket, key, attempts, etag", t);
+	if (catalog_run(sql, 4, types, v, NULL, SPI_OK_UPDATE_RETURNING) != 1)
 	{
-		sql = psprintf("SELECT bucket, key, attempts, etag, status = 'Processing' AND lease_token = $4::pg_catalog.uuid, "
-					   "status::pg_catalog.text, COALESCE(lease_until > pg_catalog.now(), false) "
-					   "FROM %s WHERE id = $1::pg_catalog.uuid", t);
-		if (catalog_run(sql, 4, types, v, NULL, SPI_OK_SELECT) != 1)
-			return;				/* no such video */
-		out->found = true;
-		out->claimed = catalog_col_bool(0, 5);
-		if (!out->claimed)
+		/* this very claim asked again (its answer was lost): the lease renewed, the same attempt */
+		sql = psprintf("UPDATE %s SET claimed_by = $2, lease_until = pg_catalog.now() + $3 * interval '1 second' "
+					   "WHERE id = $1::pg_catalog.uuid AND status = 'Processing' AND lease_token_hash = " TOKEN_HASH(4) " "
+					   "RETURNING bucket, key, attempts, etag", t);
+		if (catalog_run(sql, 4, types, v, NULL, SPI_OK_UPDATE_RETURNING) != 1)
 		{
-			/* not claimable: Processing under a live lease, or settled (rows are data, not invariants) */
-			catalog_col_copy(0, 6, out->status, sizeof(out->status));
-			out->lease_live = catalog_col_bool(0, 7);
+			sql = psprintf("SELECT status::pg_catalog.text, COALESCE(lease_until > pg_catalog.now(), false) "
+						   "FROM %s WHERE id = $1::pg_catalog.uuid", t);
+			if (catalog_run(sql, 1, types, v, NULL, SPI_OK_SELECT) == 1)
+			{
+				/* not claimable: Processing under a live lease, or settled (rows are data, not invariants) */
+				out->found = true;
+				catalog_col_copy(0, 1, out->status, sizeof(out->status));
+				out->lease_live = catalog_col_bool(0, 2);
+			}
 			return;
 		}
 	}
+	out->found = out->claimed = true;
 	out->bucket = catalog_col(0, 1);
 	out->key = catalog_col(0, 2);
 	out->attempts = catalog_col_int(0, 3);
@@ -62,7 +68,7 @@ catalog_claim(const char *id, const char *owner, const char *token, int lease_se
 }
 
 /* The attempt's compare-and-set: the row is Processing under this lease token. */
-#define HELD "id = $1::pg_catalog.uuid AND status = 'Processing' AND lease_token = $2::pg_catalog.uuid"
+#define HELD "id = $1::pg_catalog.uuid AND status = 'Processing' AND lease_token_hash = " TOKEN_HASH(2)
 
 /* Renew the lease; false if this attempt no longer owns the video (cancelled, deleted, taken over). */
 bool
@@ -98,8 +104,8 @@ settled_as(const char *id, const char *token, const char *status)
 	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
 	Datum		v[3] = {TXT(id), TXT(token), TXT(status)};
 
-	return catalog_run(psprintf("SELECT 1 FROM %s WHERE id = $1::pg_catalog.uuid AND lease_token = $2::pg_catalog.uuid "
-								"AND status::pg_catalog.text = $3", catalog_rel("vtp_videos")),
+	return catalog_run(psprintf("SELECT 1 FROM %s WHERE id = $1::pg_catalog.uuid AND lease_token_hash = " TOKEN_HASH(2)
+								" AND status::pg_catalog.text = $3", catalog_rel("vtp_videos")),
 					   3, types, v, NULL, SPI_OK_SELECT) == 1;
 }
 
@@ -152,10 +158,12 @@ catalog_fail(const char *id, const char *token, const char *code, const char *me
  * A transient failure: back to Pending for another attempt, or Failed once
  * vtp.max_attempts are used. With refund (the worker is stopping), always
  * Pending and the attempt does not count. Returns the status it went to
- * ("Pending": to be retried), or NULL if this token does not hold the video.
+ * ("Pending": to be retried), or NULL if this token does not hold the video;
+ * *changed: this call made the change (not an answer repeated).
  */
 const char *
-catalog_release(const char *id, const char *token, const char *code, const char *message, bool refund)
+catalog_release(const char *id, const char *token, const char *code, const char *message, bool refund,
+				bool *changed)
 {
 	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, BOOLOID};
 	Datum		v[6] = {TXT(id), TXT(token), TXT(code), TXT(message),
@@ -166,11 +174,12 @@ catalog_release(const char *id, const char *token, const char *code, const char 
 				   "attempts = attempts - (CASE WHEN $6 THEN 1 ELSE 0 END), "
 				   "error_code = $3, error = $4, lease_until = NULL, claimed_by = NULL "
 				   "WHERE " HELD " RETURNING status::pg_catalog.text", catalog_rel("vtp_videos"), catalog_rel("vtp_status"));
-	if (catalog_run(sql, 6, types, v, NULL, SPI_OK_UPDATE_RETURNING) == 1)
+	*changed = catalog_run(sql, 6, types, v, NULL, SPI_OK_UPDATE_RETURNING) == 1;
+	if (*changed)
 		return strcmp(catalog_col(0, 1), "Pending") == 0 ? "Pending" : "Failed";
 	/* asked again: the answer of the first call, if nobody claimed the video since */
 	sql = psprintf("SELECT status::pg_catalog.text FROM %s WHERE id = $1::pg_catalog.uuid AND "
-				   "lease_token = $2::pg_catalog.uuid AND claimed_by IS NULL AND status IN ('Pending', 'Failed')",
+				   "lease_token_hash = " TOKEN_HASH(2) " AND claimed_by IS NULL AND status IN ('Pending', 'Failed')",
 				   catalog_rel("vtp_videos"));
 	if (catalog_run(sql, 6, types, v, NULL, SPI_OK_SELECT) == 1)
 		return strcmp(catalog_col(0, 1), "Pending") == 0 ? "Pending" : "Failed";
@@ -185,7 +194,7 @@ catalog_source_deleted_by(const char *id, const char *token)
 	Datum		v[2] = {TXT(id), TXT(token)};
 
 	catalog_run(psprintf("UPDATE %s SET source_deleted_at = pg_catalog.now() WHERE id = $1::pg_catalog.uuid AND "
-						 "lease_token = $2::pg_catalog.uuid AND status = 'Published'", catalog_rel("vtp_videos")),
+						 "lease_token_hash = " TOKEN_HASH(2) " AND status = 'Published'", catalog_rel("vtp_videos")),
 				2, types, v, NULL, SPI_OK_UPDATE);
 }
 
@@ -204,7 +213,7 @@ catalog_reset_owned(const char *owner)
 
 	/* a fresh task from the outbox: the old message may be invisible for a while */
 	return (int) catalog_run(psprintf("UPDATE %s SET status = (CASE WHEN attempts >= $2 THEN 'Failed' ELSE 'Pending' END)::%s, "
-									  "claimed_by = NULL, lease_until = NULL, task_sent_at = NULL, "
+									  "claimed_by = NULL, lease_until = NULL, task_sent_at = NULL, lease_token_hash = NULL, "
 									  "error_code = 'interrupted', "
 									  "error = (CASE WHEN attempts >= $2 THEN 'the worker stopped during each of the ' || attempts || "
 									  "' attempts (a crash or a restart); vtp.max_attempts is ' || $2 "

@@ -50,7 +50,7 @@ register_again(const char *id, const char *bucket, const char *key, const char *
 		return VTP_REG_SUPERSEDED;
 	if (catalog_run(psprintf("UPDATE %s SET etag = $2, source_size = $3, source_sequencer = $4, status = 'Pending', "
 							 "attempts = 0, error_code = NULL, error = NULL, probe = NULL, progress = NULL, "
-							 "task_sent_at = NULL, claimed_by = NULL, lease_until = NULL "
+							 "task_sent_at = NULL, claimed_by = NULL, lease_until = NULL, lease_token_hash = NULL "
 							 "WHERE id = $1::pg_catalog.uuid AND key = $5 AND (status = 'Pending' OR "
 							 "(status = 'Failed' AND error_code = 'source_changed'))", t),
 					5, types, v, nulls, SPI_OK_UPDATE) == 1)

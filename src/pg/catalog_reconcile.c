@@ -47,10 +47,17 @@ catalog_expire_leases(void)
 									  "UPDATE %s SET status = (CASE WHEN attempts >= $1 THEN 'Failed' ELSE 'Pending' END)::%s, "
 									  "error_code = 'lease_expired', "
 									  "error = 'the worker ' || COALESCE(claimed_by, '?') || ' stopped renewing its lease', "
-									  "claimed_by = NULL, lease_until = NULL, task_sent_at = NULL "
+									  "claimed_by = NULL, lease_until = NULL, task_sent_at = NULL, lease_token_hash = NULL "
 									  "WHERE status = 'Processing' AND lease_until < pg_catalog.now() - interval '5 seconds'",
 									  catalog_rel("vtp_videos"), catalog_rel("vtp_status")),
 							 1, types, v, NULL, SPI_OK_UPDATE);
+}
+
+int
+catalog_forget_runners(void)
+{
+	return (int) catalog_run(psprintf("DELETE FROM %s WHERE last_heartbeat < pg_catalog.now() - interval '1 hour'",
+									  catalog_rel("vtp_runners")), 0, NULL, NULL, NULL, SPI_OK_DELETE);
 }
 
 /*

@@ -106,7 +106,7 @@ vtp_retry(PG_FUNCTION_ARGS)
 				 errdetail("s3://%s/%s has ETag %s, the video was made from %s.", v.bucket, v.key, info.etag, v.etag)));
 
 	catalog_run(psprintf("UPDATE %s SET status = 'Pending', attempts = 0, error_code = NULL, error = NULL, "
-						 "progress = NULL, progress_eta = NULL, probe = NULL, claimed_by = NULL, lease_until = NULL, "
+						 "progress = NULL, progress_eta = NULL, probe = NULL, claimed_by = NULL, lease_until = NULL, lease_token_hash = NULL, "
 						 "started_at = NULL, task_sent_at = NULL WHERE id = $1", catalog_rel("vtp_videos")),
 				1, types, args, NULL, SPI_OK_UPDATE);
 	result = status_datum("Pending");
@@ -130,7 +130,7 @@ vtp_cancel(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("video %s is %s; only a Pending or Processing video can be cancelled", v.id, v.status)));
 	catalog_run(psprintf("UPDATE %s SET status = 'Failed', error_code = 'cancelled', "
-						 "error = 'cancelled by ' || $2, progress_eta = NULL, lease_until = NULL, claimed_by = NULL "
+						 "error = 'cancelled by ' || $2, progress_eta = NULL, lease_until = NULL, claimed_by = NULL, lease_token_hash = NULL "
 						 "WHERE id = $1", catalog_rel("vtp_videos")),
 				2, types, args, NULL, SPI_OK_UPDATE);
 	SPI_finish();

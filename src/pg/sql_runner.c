@@ -106,6 +106,13 @@ vtp_runner_settings(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* Where a video's renditions go: <vtp.output_prefix><id>/ (as the engine makes it). */
+static char *
+video_prefix(const char *id)
+{
+	return psprintf("%s%s/", vtp_output_prefix, id);
+}
+
 static void
 spi_begin(void)
 {
@@ -295,15 +302,24 @@ vtp_publish(PG_FUNCTION_ARGS)
 	int			n;
 	bool		held;
 
-	if (strcmp(bucket, vtp_output_bucket) != 0)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("renditions are published from vtp.output_bucket \"%s\", not \"%s\"", vtp_output_bucket, bucket)));
-	if (strstr(out_key, psprintf("%s/", id)) == NULL)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("output key \"%s\" does not name video %s", out_key, id)));
+	/*
+	 * Not where this catalog's renditions of the video go (now): a settings
+	 * change since the job began, or a lie. Either way this attempt cannot
+	 * publish: false, as for a lost lease (its uploads go to the trash).
+	 */
+	if (strcmp(bucket, vtp_output_bucket) != 0 || strcmp(out_key, video_prefix(id)) != 0)
+	{
+		ereport(WARNING, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						  errmsg("video %s not published: its renditions must be in s3://%s/%s, not s3://%s/%s",
+								 id, vtp_output_bucket, video_prefix(id), bucket, out_key),
+						  errdetail("vtp.output_bucket or vtp.output_prefix changed during the transcode, or the worker is wrong.")));
+		PG_RETURN_BOOL(false);
+	}
 	if (!(cpu >= 0 && cpu < 1e9) || !(wall >= 0 && wall < 1e9))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("cpu and wall seconds must be from 0 to 1e9")));
 	n = renditions_from_json(json, out_key, r);
+	if (n == 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("a video is published with at least one rendition")));
 	spi_begin();
 	held = catalog_publish(id, token, bucket, out_key, r, n, cpu, wall);
 	SPI_finish();
@@ -335,11 +351,12 @@ vtp_release(PG_FUNCTION_ARGS)
 	bool		refund = PG_GETARG_BOOL(4);
 	bool		requeue = PG_GETARG_BOOL(5);
 	const char *status;
+	bool		changed;
 
 	spi_begin();
-	status = catalog_release(id, token, code, msg, refund);
-	if (status && requeue && strcmp(status, "Pending") == 0)
-		catalog_requeue(id);	/* Pending again: a fresh task, sent at commit */
+	status = catalog_release(id, token, code, msg, refund, &changed);
+	if (changed && requeue && strcmp(status, "Pending") == 0)
+		catalog_requeue(id);	/* Pending again: a fresh task, sent at commit (once, not when asked again) */
 	SPI_finish();
 	if (status == NULL)
 		PG_RETURN_NULL();
@@ -348,7 +365,9 @@ vtp_release(PG_FUNCTION_ARGS)
 
 /*
  * Only the video's own objects: its original, or an upload in the output
- * bucket under its id. The reconciler then deletes it only if no row uses
+ * bucket under <vtp.output_prefix><id>/ (the row may be gone: vtp_delete
+ * during the transcode; catalogs sharing an output bucket need their own
+ * prefixes, as docs/configuration.md says). The reconciler then deletes it only if no row uses
  * it, so even a lying worker cannot remove a published rendition.
  */
 Datum
@@ -368,13 +387,16 @@ vtp_trash_object(PG_FUNCTION_ARGS)
 	etag = PG_ARGISNULL(3) ? NULL : arg_text(fcinfo, 3, 256, "an ETag");
 	reason = arg_text(fcinfo, 4, 64, "a reason");
 	spi_begin();
-	own = (strcmp(bucket, vtp_output_bucket) == 0 && strstr(key, psprintf("%s/", id)) != NULL) ||
+	own = (strcmp(bucket, vtp_output_bucket) == 0 && strncmp(key, video_prefix(id), strlen(video_prefix(id))) == 0) ||
 		catalog_video_is(id, bucket, key);
 	if (!own)
-		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-						errmsg("s3://%s/%s is not an object of video %s", bucket, key, id)));
-	catalog_trash(bucket, key, etag, id, reason);
-	vtp_wake_at_commit(VTP_WAKE_RECONCILE);
+		ereport(WARNING, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						  errmsg("not trashing s3://%s/%s: it is not an object of video %s", bucket, key, id)));
+	else
+	{
+		catalog_trash(bucket, key, etag, id, reason);
+		vtp_wake_at_commit(VTP_WAKE_RECONCILE);
+	}
 	SPI_finish();
 	PG_RETURN_VOID();
 }

@@ -6,12 +6,6 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS vtp;
 RESET client_min_messages;
-CREATE ROLE regress_runner LOGIN;
-CREATE ROLE regress_other_runner LOGIN;
-CREATE ROLE regress_nobody LOGIN;
-SELECT vtp_grant_runner('regress_runner');
-SELECT vtp_grant_runner('regress_runner');  -- again: nothing changes
-SELECT vtp_grant_runner('regress_other_runner');
 CREATE FUNCTION try(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text;
 BEGIN
@@ -21,9 +15,21 @@ EXCEPTION WHEN OTHERS THEN
   RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
 GRANT EXECUTE ON FUNCTION try(text) TO PUBLIC;
+CREATE ROLE regress_runner LOGIN;
+CREATE ROLE regress_other_runner LOGIN;
+CREATE ROLE regress_nobody LOGIN;
+SELECT vtp_grant_runner('regress_runner');
+SELECT vtp_grant_runner('regress_runner');  -- again: nothing changes
+SELECT vtp_grant_runner('regress_other_runner');
+-- not PUBLIC ("public" is PUBLIC to GRANT), not a superuser, not a missing role
+SELECT try($$SELECT vtp_grant_runner('public')::text$$);
+SELECT try($$SELECT vtp_revoke_runner('PUBLIC')::text$$);
+SELECT try($$SELECT vtp_grant_runner(current_user)::text$$);
+SELECT try($$SELECT vtp_grant_runner('regress_no_such_role')::text$$);
 INSERT INTO vtp_videos (id, bucket, key, etag, task_sent_at) VALUES
   ('00000000-0000-4000-8000-000000000001', 'temp-video-bucket', 'uploads/a.mp4', 'e1', now()),
-  ('00000000-0000-4000-8000-000000000002', 'temp-video-bucket', 'uploads/b.mp4', 'e2', now());
+  ('00000000-0000-4000-8000-000000000002', 'temp-video-bucket', 'uploads/b.mp4', 'e2', now()),
+  ('00000000-0000-4000-8000-000000000003', 'temp-video-bucket', 'uploads/c.mp4', 'e3', now());
 
 -- exactly the runner functions, nothing else
 SELECT p.oid::regprocedure AS granted FROM pg_proc p
@@ -54,7 +60,8 @@ SELECT vtp_heartbeat('00000000-0000-4000-8000-000000000001', '22222222-2222-4222
 SELECT vtp_fail('00000000-0000-4000-8000-000000000001', '22222222-2222-4222-8222-222222222222', 'x', 'y');
 SELECT vtp_release('00000000-0000-4000-8000-000000000001', '22222222-2222-4222-8222-222222222222', 'x', 'y', false, false);
 SELECT vtp_publish('00000000-0000-4000-8000-000000000001', '22222222-2222-4222-8222-222222222222',
-  'output-video-bucket', 'videos/00000000-0000-4000-8000-000000000001/', 1, 1, '[]');
+  'output-video-bucket', 'videos/00000000-0000-4000-8000-000000000001/', 1, 1,
+  '[{"name":"480p","key":"videos/00000000-0000-4000-8000-000000000001/480p.mp4","width":854,"height":480,"bytes":1,"bitrate":1,"duration":1}]');
 -- the holder renews with progress
 SELECT vtp_heartbeat('00000000-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111', 60, 40.5, 12);
 SELECT try($$SELECT vtp_heartbeat('00000000-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111', 60, 140, 12)::text$$);
@@ -76,6 +83,14 @@ SELECT try($$SELECT vtp_publish('00000000-0000-4000-8000-000000000001', '1111111
 SELECT try($$SELECT vtp_trash_object('00000000-0000-4000-8000-000000000001', 'output-video-bucket', 'videos/00000000-0000-4000-8000-000000000002/480p.mp4', NULL, 'x')::text$$);
 SELECT try($$SELECT vtp_trash_object('00000000-0000-4000-8000-000000000001', 'temp-video-bucket', 'uploads/b.mp4', 'e2', 'x')::text$$);
 SELECT try($$SELECT vtp_trash_object('00000000-0000-4000-8000-000000000001', 'temp-video-bucket', 'uploads/a.mp4', 'e1', 'published')::text$$);
+SELECT try($$SELECT vtp_publish('00000000-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111',
+  'output-video-bucket', 'videos/00000000-0000-4000-8000-000000000001/', 1, 1, '[]')::text$$);
+-- the lease token is stored as its hash: reading vtp_videos (pg_monitor) does not give it
+RESET SESSION AUTHORIZATION;
+SELECT lease_token_hash = sha256(convert_to('11111111-1111-4111-8111-111111111111', 'UTF8')) AS hashed,
+       position(convert_to('11111111', 'UTF8') IN lease_token_hash) = 0 AS token_not_in_it
+  FROM vtp_videos WHERE key = 'uploads/a.mp4';
+SET SESSION AUTHORIZATION regress_runner;
 -- the holder publishes; asked again (a lost answer): true, nothing doubled
 SELECT vtp_publish('00000000-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111',
   'output-video-bucket', 'videos/00000000-0000-4000-8000-000000000001/', 2.5, 3.5,
@@ -89,6 +104,29 @@ SELECT vtp_video_status('00000000-0000-4000-8000-000000000001'), vtp_video_statu
 SELECT claimed, attempt FROM vtp_claim('00000000-0000-4000-8000-000000000002', 'runner r1', '33333333-3333-4333-8333-333333333333', 60);
 SELECT vtp_release('00000000-0000-4000-8000-000000000002', '33333333-3333-4333-8333-333333333333', 'storage', 'S3 was down', false, false);
 SELECT vtp_release('00000000-0000-4000-8000-000000000002', '33333333-3333-4333-8333-333333333333', 'storage', 'S3 was down', false, false);
+-- requeue: a fresh task once, not again when the release is asked again
+SELECT claimed, attempt FROM vtp_claim('00000000-0000-4000-8000-000000000003', 'runner r1', '77777777-7777-4777-8777-777777777777', 60);
+SELECT vtp_release('00000000-0000-4000-8000-000000000003', '77777777-7777-4777-8777-777777777777', 'storage', 'S3 was down', false, true);
+RESET SESSION AUTHORIZATION;
+SELECT task_sent_at IS NULL AS requeued FROM vtp_videos WHERE key = 'uploads/c.mp4';
+UPDATE vtp_videos SET task_sent_at = now() WHERE key = 'uploads/c.mp4';  -- the outbox sent it
+SET SESSION AUTHORIZATION regress_runner;
+SELECT vtp_release('00000000-0000-4000-8000-000000000003', '77777777-7777-4777-8777-777777777777', 'storage', 'S3 was down', false, true);
+RESET SESSION AUTHORIZATION;
+SELECT task_sent_at IS NULL AS requeued_again FROM vtp_videos WHERE key = 'uploads/c.mp4';
+SET SESSION AUTHORIZATION regress_runner;
+-- a claim asked again after its lease ran out: renewed, the same attempt
+SELECT claimed, attempt FROM vtp_claim('00000000-0000-4000-8000-000000000003', 'runner r1', '88888888-8888-4888-8888-888888888888', 1);
+SELECT pg_sleep(1.2);
+SELECT claimed, attempt FROM vtp_claim('00000000-0000-4000-8000-000000000003', 'runner r1', '88888888-8888-4888-8888-888888888888', 60);
+RESET SESSION AUTHORIZATION;
+SELECT lease_until > now() + interval '50 seconds' AS renewed FROM vtp_videos WHERE key = 'uploads/c.mp4';
+-- a cancel settles it for the DBA: the holder's token no longer answers
+SELECT vtp_cancel('00000000-0000-4000-8000-000000000003');
+SET SESSION AUTHORIZATION regress_runner;
+SELECT vtp_fail('00000000-0000-4000-8000-000000000003', '88888888-8888-4888-8888-888888888888', 'x', 'y');
+SELECT vtp_release('00000000-0000-4000-8000-000000000003', '88888888-8888-4888-8888-888888888888', 'x', 'y', true, true);
+SELECT vtp_heartbeat('00000000-0000-4000-8000-000000000003', '88888888-8888-4888-8888-888888888888', 60, 1, NULL);
 -- a stopping runner refunds its attempt; then a permanent failure
 SELECT claimed, attempt FROM vtp_claim('00000000-0000-4000-8000-000000000002', 'runner r1', '44444444-4444-4444-8444-444444444444', 60);
 SELECT vtp_release('00000000-0000-4000-8000-000000000002', '44444444-4444-4444-8444-444444444444', 'interrupted', 'stopping', true, false);
