@@ -18,6 +18,7 @@ MODULE_big = vtp
 #   src/job   the transcode job engine: no Postgres header; its host implements job.h
 #   src/pg    the Postgres glue: _PG_init and GUCs, shared memory, the catalog, SQL functions
 #   bgworker  the background workers, hosts of the engine and the upload server
+#   runner    vtp-runner, the engine's host on other machines (libpq; no Postgres server header)
 CORE_SRC = src/core/buf.c src/core/json.c src/core/names.c src/core/ladder.c src/core/s3event.c \
            src/core/report.c src/core/report_events.c src/core/report_text.c src/core/backoff.c
 AWS_SRC = src/aws/aws.c src/aws/aws_error.c src/aws/aws_parse.c src/aws/s3_request.c src/aws/s3.c src/aws/s3list.c \
@@ -50,7 +51,7 @@ VERSION_DEF = -DVTP_VERSION='"$(EXTVERSION)"'
 PG_CPPFLAGS = $(VTP_INC) $(VERSION_DEF) $(shell pkg-config --cflags $(PKGS)) $(VTP_ASSERT)
 PG_CFLAGS = $(WARN)
 SHLIB_LINK = $(shell pkg-config --libs $(PKGS))
-EXTRA_CLEAN = vtp-transcode test/unit/run_tests test/unit/aws_live test/unit/creds_live test/unit/job_live test/bench/s3put test/results test/regression.* tmp_check \
+EXTRA_CLEAN = vtp-transcode vtp-runner test/unit/run_tests test/unit/aws_live test/unit/creds_live test/unit/job_live test/bench/s3put test/results test/regression.* tmp_check \
               test/fuzz/fuzz_s3event test/fuzz/fuzz_sigv4 test/fuzz/fuzz_http test/fuzz/fuzz_report test/fuzz/fuzz_creds test/fuzz/work \
               test/sandbox/escape
 
@@ -79,15 +80,30 @@ HELPER_SRC = transcoder/main.c transcoder/pipeline.c transcoder/probe.c transcod
              transcoder/sandbox.c transcoder/sandbox_check.c transcoder/report_out.c src/core/ladder.c src/core/buf.c
 HELPER_CFLAGS = -O2 -g $(WARN) $(CORE_INC) -Itranscoder $(VERSION_DEF) $(VTP_ASSERT)
 
-all: vtp-transcode
+all: vtp-transcode vtp-runner
 
 vtp-transcode: $(HELPER_SRC) $(wildcard transcoder/*.h src/core/*.h) Makefile
 	$(CC) $(HELPER_CFLAGS) $(shell pkg-config --cflags $(AVPKGS)) -o $@ $(HELPER_SRC) \
 	  $(shell pkg-config --libs $(AVPKGS)) -lm
 
-install: install-helper
+install: install-helper install-runner
 install-helper: vtp-transcode
 	$(INSTALL_PROGRAM) vtp-transcode '$(DESTDIR)$(pkglibdir)/vtp-transcode'
+
+# --- vtp-runner: the job engine on other machines, reaching the catalog with libpq only ---
+RUNNER_SRC = runner/main.c runner/supervise.c runner/runner_sys.c runner/runner_db.c runner/runner_call.c \
+             runner/runner_settings.c runner/runner_report.c runner/runner_host.c runner/runner_slot.c
+# libpq's client header only (PGXS's includedir), never the server's; no libmicrohttpd
+RUNNER_PKGS = libcurl libcrypto
+RUNNER_INC = $(CORE_INC) -Isrc/aws -Isrc/job -Irunner -I$(includedir)
+RUNNER_CFLAGS = -O2 -g $(WARN) $(RUNNER_INC) $(VERSION_DEF) -DVTP_PKGLIBDIR='"$(pkglibdir)"' $(VTP_ASSERT)
+
+vtp-runner: $(RUNNER_SRC) $(CORE_SRC) $(AWS_SRC) $(JOB_SRC) $(wildcard runner/*.h src/core/*.h src/aws/*.h src/job/*.h) Makefile
+	$(CC) $(RUNNER_CFLAGS) $(shell pkg-config --cflags $(RUNNER_PKGS)) -o $@ $(filter %.c,$^) \
+	  -L$(libdir) -lpq $(shell pkg-config --libs $(RUNNER_PKGS))
+
+install-runner: vtp-runner
+	$(INSTALL_PROGRAM) vtp-runner '$(DESTDIR)$(bindir)/vtp-runner'
 
 # --- tests without a server ---
 # the client programs link the pure parts and the AWS client, never the Postgres glue
@@ -95,10 +111,11 @@ CLIENT_SRC = $(CORE_SRC) $(AWS_SRC)
 UNIT_SRC = test/unit/main.c test/unit/test_json.c test/unit/test_s3event.c test/unit/test_sigv4.c \
            test/unit/test_creds.c test/unit/test_ladder.c test/unit/test_aws_xml.c test/unit/test_names.c \
            test/unit/test_bucket.c test/unit/test_report.c test/unit/test_backoff.c \
-           test/unit/test_upload_queue.c bgworker/upload_queue.c
-HDRS = $(wildcard src/*/*.h bgworker/*.h transcoder/*.h test/unit/*.h)
+           test/unit/test_upload_queue.c bgworker/upload_queue.c \
+           test/unit/test_runner_settings.c runner/runner_settings.c
+HDRS = $(wildcard src/*/*.h bgworker/*.h transcoder/*.h runner/*.h test/unit/*.h)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer
-UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) $(VTP_INC) $(VERSION_DEF) $(VTP_ASSERT)
+UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) $(VTP_INC) -Irunner -I$(includedir) $(VERSION_DEF) $(VTP_ASSERT)
 
 test/unit/run_tests: $(UNIT_SRC) $(CLIENT_SRC) $(HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs $(PKGS))
@@ -144,7 +161,7 @@ test/fuzz/fuzz_http: test/fuzz/fuzz_http.c bgworker/http.c bgworker/http_server.
 
 fuzzers: $(FUZZERS)
 
-.PHONY: check demo bench unittest sandboxtest install-helper deps fuzz fuzzers soak
+.PHONY: check demo bench unittest sandboxtest install-helper install-runner deps fuzz fuzzers soak
 
 deps:
 	scripts/deps.sh

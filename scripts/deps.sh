@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 PKGS="postgresql-15 postgresql-server-dev-15 libavformat-dev libavcodec-dev libavfilter-dev
 libswscale-dev libswresample-dev libavutil-dev libcurl4-openssl-dev libssl-dev
-libmicrohttpd-dev libipc-run-perl ffmpeg pkg-config make gcc curl nodejs npm clang libclang-rt-14-dev
+libmicrohttpd-dev libpq-dev libipc-run-perl ffmpeg pkg-config make gcc curl nodejs npm clang libclang-rt-14-dev
 awscli jq"
 
 missing=()

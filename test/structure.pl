@@ -7,15 +7,17 @@
 #      listed in %LONG_OK below with why
 #   4. no two files that call each other (from nm: a symbol one object
 #      leaves undefined and another defines is a call between files)
-#   5. the job engine (src/job) and the pure parts (src/core) include no
-#      PostgreSQL header
+#   5. the job engine (src/job), the pure parts (src/core) and vtp-runner
+#      (runner/) include no PostgreSQL server header (the runner: libpq-fe.h)
 #   6. each room calls only itself and the rooms before it in
-#      core → aws → job → pg → bgworker (the helper, transcoder/, only core),
+#      core → aws → job → pg → bgworker (the helper, transcoder/, only core;
+#      vtp-runner, runner/, only core, aws and job),
 #      as docs/source-tree.md draws them (src/pg/vtp.c, the module's
 #      _PG_init, calls every subsystem's init)
 #   7. make prints no warning (its own, such as an overridden recipe)
 # Run from the repository root after `make` (it reads the objects PGXS built
-# and compiles the helper's sources on their own to a scratch directory).
+# and compiles the helper's and the runner's sources on their own to a
+# scratch directory).
 # Prints every finding, exits 1 if there is one.
 use strict;
 use warnings;
@@ -28,7 +30,7 @@ my %LONG_OK = map { $_ => 1 } qw();
 
 my @bad;
 my @c_files = grep { -f } map { glob($_) } qw(src/*/*.c src/*/*.h bgworker/*.c bgworker/*.h
-  transcoder/*.c transcoder/*.h test/*/*.c test/*/*.h);
+  transcoder/*.c transcoder/*.h runner/*.c runner/*.h test/*/*.c test/*/*.h);
 
 my @script_files = grep { -f } map { glob($_) } qw(test/t/*.pl test/perl/*.pm test/*.pl test/emulator/*.mjs
   scripts/*.sh scripts/*/*.sh .ci/run Makefile);
@@ -52,7 +54,7 @@ for my $f (@c_files)
 		push @bad, "$f:" . ($i + 1) . ": includes by ../"
 		  if $lines[$i] =~ /^\s*#\s*include\s+"\.\.\//;
 		push @bad, "$f:" . ($i + 1) . ": a PostgreSQL header in a room that must not have one"
-		  if $f =~ m{^src/(job|core)/}
+		  if $f =~ m{^(src/job|src/core|runner)/}
 		  && $lines[$i] =~ m{^\s*#\s*include\s+"(postgres|fmgr|miscadmin|executor/|utils/|storage/|postmaster/|access/|catalog/|lib/|nodes/|commands/|tcop/|funcapi|pgstat)};
 	}
 	# 3: PostgreSQL style: the name at column 0, "{" and "}" alone at column 0
@@ -83,18 +85,26 @@ for my $f (@c_files)
 my $tmp = tempdir(CLEANUP => 1);
 my @objs = grep { -f } map { glob($_) } qw(src/*/*.o bgworker/*.o);
 my $avflags = `pkg-config --cflags libavformat libavcodec libavfilter libavutil 2>/dev/null` // '';
-chomp $avflags;
-for my $c (glob('transcoder/*.c'))
+my $pqinc = `pg_config --includedir 2>/dev/null` // '';
+my $curlflags = `pkg-config --cflags libcurl 2>/dev/null` // '';
+chomp($avflags, $pqinc, $curlflags);
+# the programs' own sources, compiled on their own: room => its flags
+my %PROGRAM_FLAGS = (transcoder => "-Isrc/core -Itranscoder $avflags",
+  runner => "-Isrc/core -Isrc/aws -Isrc/job -Irunner -I$pqinc $curlflags -DVTP_VERSION='\"0\"'");
+for my $room (sort keys %PROGRAM_FLAGS)
 {
-	(my $o = $c) =~ s{^transcoder/(.*)\.c$}{$tmp/transcoder:$1.o};
-	system("cc -c -O0 -Isrc/core -Itranscoder $avflags -o '$o' '$c'") == 0
-	  or push @bad, "could not compile $c on its own";
-	push @objs, $o;
+	for my $c (glob("$room/*.c"))
+	{
+		(my $o = $c) =~ s{^$room/(.*)\.c$}{$tmp/$room:$1.o};
+		system("cc -c -O0 $PROGRAM_FLAGS{$room} -o '$o' '$c'") == 0
+		  or push @bad, "could not compile $c on its own";
+		push @objs, $o;
+	}
 }
 my (%defined_in, %undef);
 for my $o (@objs)
 {
-	(my $src = $o) =~ s{^\Q$tmp\E/transcoder:(.*)\.o$}{transcoder/$1.c};
+	(my $src = $o) =~ s{^\Q$tmp\E/(\w+):(.*)\.o$}{$1/$2.c};
 	$src =~ s/\.o$/.c/;
 	for (`nm '$o'`)
 	{
@@ -132,6 +142,7 @@ for my $a (sort keys %calls)
 		# src/pg/vtp.c is the module itself: _PG_init calls every subsystem's init
 		next if $ra eq $rb || $a eq 'src/pg/vtp.c';
 		my $ok = $ra eq 'transcoder' ? $rb eq 'core'
+		  : $ra eq 'runner' ? $rb =~ /^(core|aws|job)$/
 		  : defined $RANK{$ra} && defined $RANK{$rb} && $RANK{$rb} < $RANK{$ra};
 		push @bad, sprintf("%s (room %s) calls %s (room %s): %s", $a, $ra, $b, $rb,
 			join(', ', sort keys %{ $calls{$a}{$b} })) unless $ok;

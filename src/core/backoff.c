@@ -22,6 +22,12 @@ const vtp_backoff VTP_BACKOFF_ATTEMPT = {10, 900, VTP_JITTER_HALF};
 /* 30 s doubling to 64 min: a trashed object S3 would not delete; no jitter, one reconciler */
 const vtp_backoff VTP_BACKOFF_TRASH = {30, 30 << 7, VTP_JITTER_NONE};
 
+/* 500 ms doubling to 10 s: vtp-runner reaching its catalog again (many runners: jittered) */
+const vtp_backoff VTP_BACKOFF_CATALOG = {500, 10000, VTP_JITTER_HALF};
+
+/* 1 s doubling to 1 min: a vtp-runner job slot that died, started again */
+const vtp_backoff VTP_BACKOFF_SLOT = {1, 60, VTP_JITTER_NONE};
+
 long
 vtp_backoff_step(const vtp_backoff *b, int attempt)
 {

@@ -30,6 +30,8 @@ extern const vtp_backoff VTP_BACKOFF_AWS_REQUEST;	/* ms: one S3/SQS request retr
 extern const vtp_backoff VTP_BACKOFF_STORAGE;	/* ms: an S3 outage waited out by a job */
 extern const vtp_backoff VTP_BACKOFF_ATTEMPT;	/* s: the next attempt at a failed video */
 extern const vtp_backoff VTP_BACKOFF_TRASH; /* s: a trashed object that could not be deleted */
+extern const vtp_backoff VTP_BACKOFF_CATALOG;	/* ms: vtp-runner's catalog connection or call retried */
+extern const vtp_backoff VTP_BACKOFF_SLOT;	/* s: a vtp-runner job slot restarted */
 
 /* base × 2^attempt, at most cap (attempt < 0 counts as 0; never overflows). */
 extern long vtp_backoff_step(const vtp_backoff *b, int attempt);

@@ -22,6 +22,7 @@ main(void)
 	test_report();
 	test_backoff();
 	test_upload_queue();
+	test_runner_settings();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed ? 1 : 0;
 }

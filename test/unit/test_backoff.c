@@ -66,6 +66,14 @@ test_backoff(void)
 	CHECK(vtp_backoff_step(&VTP_BACKOFF_TRASH, 40) == 3840);
 	check_range(&VTP_BACKOFF_TRASH, 3, 240, 240, 0);
 
+	/* vtp-runner: the catalog 500 ms doubling to 10 s, half jitter; a slot 1 s to 1 min */
+	CHECK(vtp_backoff_step(&VTP_BACKOFF_CATALOG, 0) == 500);
+	CHECK(vtp_backoff_step(&VTP_BACKOFF_CATALOG, 20) == 10000);
+	check_range(&VTP_BACKOFF_CATALOG, 1, 500, 1000, 1);
+	CHECK(vtp_backoff_step(&VTP_BACKOFF_SLOT, 0) == 1);
+	CHECK(vtp_backoff_step(&VTP_BACKOFF_SLOT, 6) == 60);
+	check_range(&VTP_BACKOFF_SLOT, 2, 4, 4, 0);
+
 	/* no overflow near LONG_MAX; degenerate ranges */
 	CHECK(vtp_backoff_step(&huge, 10) == LONG_MAX);
 	CHECK(vtp_random_between(7, 7) == 7);

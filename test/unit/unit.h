@@ -35,5 +35,6 @@ extern void test_bucket(void);
 extern void test_report(void);
 extern void test_backoff(void);
 extern void test_upload_queue(void);
+extern void test_runner_settings(void);
 
 #endif
