@@ -265,7 +265,7 @@ my %HAND = (
 	# in vtp-runner from vtp_runner_settings() (runner/runner_settings.c)
 	'src/job/transfer.c:j->h->set->output_bucket' => ['output'],     # vtp.output_bucket; and vtp.tasks_queue_url:
 	(map { ("src/job/$_" => ['tasks']) } qw(job.c:j->h->set->tasks_queue_url job.c:h->set->tasks_queue_url heartbeat.c:s->tasks_queue_url)),
-	'runner/runner_slot.c:s->cfg.job.tasks_queue_url' => ['tasks'],    # vtp.tasks_queue_url, the same way
+	'runner/runner_slot.c:queue' => ['tasks'],    # receive_and_run's copy of vtp.tasks_queue_url, read that way
 	'bgworker/reconcile.c:r->bucket' => [ 'temp', 'output' ],    # the trash: vtp_delete and the reconciler trash only temp and output objects
 	'bgworker/http.c:bucket' => ['temp'],                        # copy_settings() copies the temp bucket
 	'bgworker/http.c:u->st.bucket' => ['temp'],                  # the upload's stream, begun on that bucket
