@@ -6,23 +6,75 @@
 # The emulator delivers no S3 bucket notifications, so this script sends the
 # exact notification JSON S3 would send after the upload (the one emulated
 # step). Set VTP_DEMO_KEEP=1 to leave the cluster and emulator running.
+#
+# VTP_DEMO_RUNNERS=N (N >= 1) runs vtp the third way (docs/runner.md): the
+# cluster with vtp.transcode_workers = 0, a login role granted the runner
+# protocol (vtp_grant_runner), and N vtp-runner processes (demo-1 .. demo-N,
+# logs in the demo directory) that do the transcode; they are stopped with
+# SIGTERM at the end, as the cluster and the emulator are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 DEMO=${VTP_DEMO_DIR:-/tmp/vtp-demo}
+PORT=${VTP_DEMO_PGPORT:-54329}
+RUNNERS=${VTP_DEMO_RUNNERS:-0}
+case "$RUNNERS" in ''|*[!0-9]*) echo "VTP_DEMO_RUNNERS must be a number (0: no runners)" >&2; exit 2 ;; esac
+RUNNERS=$((10#$RUNNERS))
+# runners run as the cluster's owner (postgres when this runs as root), exec'd
+# in place so that $! is the runner itself and SIGTERM reaches it
+as_runner=()
+[ "$(id -u)" -eq 0 ] && as_runner=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+
+stop_runners() {
+  local f pid left
+  for f in "$DEMO"/runner-*.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f"); rm -f "$f"
+    kill -TERM "$pid" 2>/dev/null || continue
+    # SIGTERM hands a running task back at once: a runner is gone in a second or two
+    for left in $(seq 100 -1 1); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    [ "$left" -gt 1 ] || { echo "   runner $pid did not stop within 10 s: SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; }
+  done
+}
+
+start_runners() {
+  local k db="host=$DEMO port=$PORT dbname=postgres user=vtp_runner"
+  echo "== vtp.transcode_workers = 0: $RUNNERS vtp-runner process(es) do the transcodes, as role vtp_runner"
+  psql -qAt -c "CREATE ROLE vtp_runner LOGIN" -c "SELECT vtp_grant_runner('vtp_runner')" >/dev/null
+  psql -Atc "SELECT '   vtp_runner may call ' || count(*) || ' functions, and nothing else' FROM vtp_runner_functions()"
+  for k in $(seq 1 "$RUNNERS"); do
+    echo "   $PGBIN/vtp-runner --db '$db' --name demo-$k --scratch $DEMO/runner-$k.scratch  (log: $DEMO/runner-$k.log)"
+    "${as_runner[@]}" "$PGBIN/vtp-runner" --db "$db" --name "demo-$k" --scratch "$DEMO/runner-$k.scratch" \
+      >"$DEMO/runner-$k.log" 2>&1 </dev/null &
+    echo $! >"$DEMO/runner-$k.pid"
+  done
+  for _ in $(seq 1 150); do
+    [ "$(psql -Atc "SELECT count(*) FROM vtp_workers WHERE role = 'runner' AND state = 'idle'")" -ge "$RUNNERS" ] && break
+    sleep 0.2
+  done
+  psql -c "SELECT name, host, pid, state, sandbox FROM vtp_workers WHERE role = 'runner' ORDER BY name"
+}
 
 build_and_install
 cleanup() {
   if [ "${VTP_DEMO_KEEP:-0}" = 1 ]; then
-    echo "left running: psql -h $DEMO -p ${VTP_DEMO_PGPORT:-54329} -U postgres ; S3/SQS at $VTP_ENDPOINT"
-    return
+    echo "left running: psql -h $DEMO -p $PORT -U postgres ; S3/SQS at $VTP_ENDPOINT"
+    [ "$RUNNERS" -gt 0 ] && echo "  and $RUNNERS runner(s): kill -TERM \$(cat $DEMO/runner-*.pid)"
+    return 0
   fi
+  stop_runners
   env_stop
 }
 trap cleanup EXIT
-env_start "$DEMO" "${VTP_DEMO_PGPORT:-54329}" "${VTP_DEMO_S3PORT:-9324}"
+stop_runners    # a previous VTP_DEMO_KEEP=1 run's
+if [ "$RUNNERS" -gt 0 ]; then
+  env_start "$DEMO" "$PORT" "${VTP_DEMO_S3PORT:-9324}" "vtp.transcode_workers = 0"
+else
+  env_start "$DEMO" "$PORT" "${VTP_DEMO_S3PORT:-9324}"
+fi
 echo "== vtp workers, as PostgreSQL shows them"
 psql -c "SELECT pid, backend_type, query AS activity FROM pg_stat_activity WHERE backend_type LIKE 'vtp %'"
+[ "$RUNNERS" -gt 0 ] && start_runners
 
 echo "== generating a 10 s 1080p30 sample with motion, noise and audio"
 SAMPLE="$DEMO/sample-1080p.mp4"
@@ -48,7 +100,7 @@ for _ in $(seq 1 1200); do
 done
 
 echo "== the video"
-psql -c "SELECT id, status, bucket, key, output_bucket, output_key, attempts, error_code, error
+psql -c "SELECT id, status, bucket, key, output_bucket, output_key, attempts, $([ "$RUNNERS" -gt 0 ] && echo 'claimed_by,') error_code, error
          FROM vtp_videos WHERE key = '$KEY'" -x
 echo "== its renditions"
 psql -c "SELECT r.name, r.width || 'x' || r.height AS size, r.bytes, r.bitrate, r.key
@@ -63,6 +115,14 @@ psql -Atc "SELECT rendition || ' ' || url FROM vtp_output_urls('$ID')" | while r
   echo "   $name ($got)"
   echo "     $url"
 done
+if [ "$RUNNERS" -gt 0 ]; then
+  echo "== the workers: the server's own (host NULL: no transcode worker) and the runners"
+  psql -c "SELECT name, host, state FROM vtp_workers ORDER BY host NULLS FIRST, name"
+  for k in $(seq 1 "$RUNNERS"); do
+    echo "   $DEMO/runner-$k.log:"
+    sed 's/^/     /' "$DEMO/runner-$k.log"
+  done
+fi
 echo "== the pipeline (vtp_queue)"
 psql -c "SELECT status, videos, last_hour, median_latency_last_hour FROM vtp_queue"
 echo "== the temp bucket now holds: $(node test/emulator/awscli.mjs list temp-video-bucket | wc -l) object(s) (the original is deleted once Published)"

@@ -7,7 +7,8 @@
 # document the docs give is parsed; the IAM policy is compared with the calls
 # vtp makes, which this test derives from the C source (src/aws/s3.c, s3list.c,
 # sqs.c, the request machinery in s3_request.c, and their callers), on the
-# resources it makes them on. Then a vtp
+# resources it makes them on; and the runners' policy (docs/runner.md) with
+# the calls of the job engine and runner/ alone. Then a vtp
 # node configured as docs/install.md says, on the queues and buckets the docs
 # made, publishes the video the docs upload (its S3 notification is the one
 # emulated step: the emulator sends none). And every reason code the code can
@@ -205,6 +206,9 @@ for my $i (0 .. $#RUNS)
 			my $doc = eval { $json->decode($v) };
 			if (!$doc) { push @bad, "$src: $@"; next; }
 			push @{ $docs{"$a[0] $a[1] $a[$j - 1]"} }, $doc;
+			# an IAM policy also by its name (vtp: the server's, vtp-runner: runners')
+			push @{ $docs{"iam create-policy $a[$_ + 1]"} }, $doc
+			  for grep { "$a[0] $a[1] $a[$j - 1]" eq 'iam create-policy --policy-document' && $a[$_] eq '--policy-name' } 0 .. $#a - 1;
 			if (ref $doc eq 'HASH' && defined $doc->{Policy})
 			{
 				my $p = eval { $json->decode($doc->{Policy}) };
@@ -245,60 +249,10 @@ for my $i (0 .. $#RUNS)
 # (the C readers strip_comments, c_functions and call_args: test/perl/VtpSource.pm)
 my %wrap = map { c_functions($_) } qw(src/aws/s3_request.c src/aws/s3.c src/aws/s3list.c src/aws/sqs.c);
 
-# the AWS operations each wrapper makes itself
-my %ops;
-for my $n (sort keys %wrap)
-{
-	my $f = $wrap{$n};
-	for my $a (call_args($f->{body}, 'sqs_call'), call_args($f->{body}, 'simple_call'))
-	{
-		$ops{$n}{"sqs:$1"} = 1 if $a->[1] =~ /^"(\w+)"$/;
-	}
-	for my $fn (qw(s3_call s3_call_if_match s3_cleanup_call))
-	{
-		next if $n =~ /^s3_(call|call_if_match|cleanup_call)$/;    # the primitives pass their caller's method on
-		for my $a (call_args($f->{body}, $fn))
-		{
-			my ($m, $key, $q) = ($a->[1], $a->[3], $a->[4] // 'NULL');
-			$m =~ s/"//g;
-			if ($q =~ /^\w+\.data$/)
-			{
-				my ($v) = $q =~ /^(\w+)/;
-				$q = $f->{body} =~ /vbuf_(?:puts|printf)\(&\Q$v\E,\s*"([^"]*)"/ ? $1 : '?';
-			}
-			$q =~ s/"//g;
-			my $obj = $key ne '""';
-			my $act =
-			    ($m eq 'HEAD' || $m eq 'GET') && $obj && $q eq 'NULL' ? 's3:GetObject'
-			  : $m eq 'PUT' && $obj && ($q eq 'NULL' || $q =~ /^partNumber=/) ? 's3:PutObject'
-			  : $m eq 'POST' && $obj && $q =~ /^(uploads|uploadId)=/ ? 's3:PutObject'
-			  : $m eq 'DELETE' && $obj && $q eq 'NULL' ? 's3:DeleteObject'
-			  : $m eq 'DELETE' && $obj && $q =~ /^uploadId=/ ? 's3:AbortMultipartUpload'
-			  : $m eq 'GET' && !$obj && $q =~ /^list-type=2/ ? 's3:ListBucket'
-			  : $m eq 'GET' && !$obj && $q =~ /^uploads=/ ? 's3:ListBucketMultipartUploads'
-			  : undef;
-			if (defined $act) { $ops{$n}{$act} = 1; }
-			else { fail("$f->{file} $n: an S3 request this test cannot map to an IAM action: $m key=$key query=$q") }
-		}
-	}
-	$ops{$n}{presign} = 1 if $f->{body} =~ /\bsigv4_presign\(/;
-}
-# ... and through the wrappers it calls; a stream's operations belong to s3_stream_begin
-for my $round (1 .. 5)
-{
-	for my $n (keys %wrap)
-	{
-		for my $m (keys %wrap)
-		{
-			next if $m eq $n || $wrap{$n}{body} !~ /\b\Q$m\E\s*\(/;
-			$ops{$n}{$_} = 1 for keys %{ $ops{$m} // {} };
-		}
-		if ($wrap{$n}{ptext} =~ /s3_stream\s*\*/)
-		{
-			$ops{s3_stream_begin}{$_} = 1 for keys %{ $ops{$n} // {} };
-		}
-	}
-}
+# the AWS operations each wrapper makes, itself and through the others (VtpSource's aws_ops)
+my ($ops, @unmapped) = aws_ops(\%wrap);
+is_deeply(\@unmapped, [], 'every S3 request of the client maps to an IAM action');
+my %ops = %$ops;
 ok(($ops{sqs_send}{'sqs:SendMessage'} // 0) && ($ops{s3_head}{'s3:GetObject'} // 0) && ($ops{s3_stream_begin}{'s3:PutObject'} // 0),
 	'the derivation finds what it must (sqs_send sends, s3_head reads, a stream puts)');
 
@@ -307,9 +261,11 @@ my %ROLE = (vtp_temp_bucket => ['temp'], vtp_output_bucket => ['output'], vtp_ev
 # Expressions the source cannot tell by itself (file:expression => roles), why in each:
 my %HAND = (
 	'src/job/transfer.c:j->bucket' => [ 'temp', 'sources' ],    # the job's source: vtp_enqueue takes the temp bucket or vtp.source_buckets
-	# the job engine's settings, copied from the GUCs by bgworker/transcode.c's fill_settings()
+	# the job engine's settings, copied from the GUCs by bgworker/transcode.c's fill_settings(),
+	# in vtp-runner from vtp_runner_settings() (runner/runner_settings.c)
 	'src/job/transfer.c:j->h->set->output_bucket' => ['output'],     # vtp.output_bucket; and vtp.tasks_queue_url:
 	(map { ("src/job/$_" => ['tasks']) } qw(job.c:j->h->set->tasks_queue_url job.c:h->set->tasks_queue_url heartbeat.c:s->tasks_queue_url)),
+	'runner/runner_slot.c:queue' => ['tasks'],    # receive_and_run's copy of vtp.tasks_queue_url, read that way
 	'bgworker/reconcile.c:r->bucket' => [ 'temp', 'output' ],    # the trash: vtp_delete and the reconciler trash only temp and output objects
 	'bgworker/http.c:bucket' => ['temp'],                        # copy_settings() copies the temp bucket
 	'bgworker/http.c:u->st.bucket' => ['temp'],                  # the upload's stream, begun on that bucket
@@ -323,58 +279,17 @@ my %KEYSCOPE = (
 	'src/job/transfer.c:r->key' => 'videos/', 'src/pg/sql_urls.c:rows[i].key' => 'videos/',
 );
 
-my @callers = grep { !m{/(s3_request|s3|s3list|sqs|aws)\.c$} } (glob('src/*/*.c'), glob('bgworker/*.c'));
-my %callfuncs = map { my $f = $_; map { ("$f:$_->[0]" => $_->[1]) } do { my %h = c_functions($f); map { [ $_, $h{$_} ] } keys %h } } @callers;
-my (%need, @unresolved);
-
-sub resolve
+# the runner (runner/) links the job engine and the client: what it calls is a subset
+my @callers = grep { !m{/(s3_request|s3|s3list|sqs|aws)\.c$} } (glob('src/*/*.c'), glob('bgworker/*.c'), glob('runner/*.c'));
+my ($calls, $unresolved) = aws_calls(\%wrap, \%ops, \%ROLE, \%HAND, \%KEYSCOPE, @callers);
+my (%need, %runner_need);
+for my $c (@$calls)
 {
-	my ($file, $func, $expr, $depth) = @_;
-	return @{ $ROLE{$expr} } if $ROLE{$expr};
-	return @{ $HAND{"$file:$expr"} } if $HAND{"$file:$expr"};
-	my $fn = $callfuncs{"$file:$func"};
-	if ($fn && $depth < 4 && (my ($idx) = grep { $fn->{params}[$_] eq $expr } 0 .. $#{ $fn->{params} }))
-	{
-		my @r;
-		for my $k (sort keys %callfuncs)
-		{
-			my ($cf, $cfn) = split /:/, $k, 2;
-			push @r, resolve($cf, $cfn, $_->[$idx], $depth + 1) for call_args($callfuncs{$k}{body}, $func);
-		}
-		return @r if @r;
-	}
-	push @unresolved, "$file ($func): $expr";
-	return ();
+	my ($act, $role, $scope, $file, $func, $w) = @$c;
+	$need{"$act|$role|$scope"} = "$file ($func): $w";
+	$runner_need{"$act|$role|$scope"} = "$file ($func): $w" if $file =~ m{^(src/job|runner)/};
 }
-
-for my $k (sort keys %callfuncs)
-{
-	my ($file, $func) = split /:/, $k, 2;
-	for my $w (sort keys %ops)
-	{
-		my @p = @{ $wrap{$w}{params} };
-		my ($bi) = grep { $p[$_] =~ /^(bucket|queue_url)$/ } 0 .. $#p;
-		next unless defined $bi;
-		my ($ki) = grep { $p[$_] eq 'key' } 0 .. $#p;
-		my ($mi) = grep { $p[$_] eq 'method' } 0 .. $#p;
-		for my $a (call_args($callfuncs{$k}{body}, $w))
-		{
-			my @acts = grep { $_ ne 'presign' } keys %{ $ops{$w} };
-			if ($ops{$w}{presign})
-			{
-				my $m = defined $mi ? $a->[$mi] : '';
-				push @acts, $m eq '"PUT"' ? 's3:PutObject' : $m eq '"GET"' ? 's3:GetObject' : ();
-				push @unresolved, "$file ($func): presigned method $m" unless $m =~ /^"(PUT|GET)"$/;
-			}
-			my $scope = defined $ki ? ($KEYSCOPE{"$file:$a->[$ki]"} // '') : '';
-			for my $role (resolve($file, $func, $a->[$bi], 0))
-			{
-				$need{"$_|$role|$scope"} = "$file ($func): $w" for @acts;
-			}
-		}
-	}
-}
-is_deeply(\@unresolved, [], 'every bucket and queue vtp calls is known (else: add it to %HAND, saying why)');
+is_deeply($unresolved, [], 'every bucket and queue vtp calls is known (else: add it to %HAND, saying why)');
 my %vtp_actions = map { (split /\|/)[0] => 1 } keys %need;
 diag('figure: vtp calls ' . join(', ', sort keys %vtp_actions));
 note("vtp calls $_ (e.g. $need{$_})") for sort keys %need;
@@ -395,45 +310,52 @@ for my $q (qw(EVENTS TASKS))
 sub as_list { my ($v) = @_; return ref $v eq 'ARRAY' ? @$v : defined $v ? ($v) : (); }
 sub glob_re { my ($g) = @_; my $r = quotemeta $g; $r =~ s/\\\*/.*/g; $r =~ s/\\\?/./g; return qr/^$r$/; }
 
-my @policies = @{ $last->{docs}{'iam create-policy --policy-document'} // [] };
-push @policies, grep { ref $_ eq 'HASH' && $_->{Statement} && !grep { $_->{Principal} } as_list($_->{Statement}) }
+# Two policies, by name: vtp's (the server, aws-setup.md) and vtp-runner's (runner.md)
+my %POLICY = (vtp => \%need, 'vtp-runner' => \%runner_need);
+my @unnamed = grep { ref $_ eq 'HASH' && $_->{Statement} && !grep { $_->{Principal} } as_list($_->{Statement}) }
   map { eval { $json->decode($_->{text}) } // () } @jsonblocks;
-is(scalar(@policies), 1, 'the docs give one IAM policy for vtp');
-for my $pol (@policies)
+is(scalar(@unnamed), 0, 'every IAM policy of the docs goes to aws iam create-policy (its name says whose it is)');
+for my $name (sort keys %POLICY)
 {
-	my (@extra, @grants);
-	for my $st (as_list($pol->{Statement}))
+	my $nd = $POLICY{$name};
+	my @policies = @{ $last->{docs}{"iam create-policy $name"} // [] };
+	is(scalar(@policies), 1, "the docs give one IAM policy named $name");
+	for my $pol (@policies)
 	{
-		next unless ($st->{Effect} // '') eq 'Allow';
-		for my $act (as_list($st->{Action}))
+		my (@extra, @grants);
+		for my $st (as_list($pol->{Statement}))
 		{
-			for my $res (as_list($st->{Resource}))
+			next unless ($st->{Effect} // '') eq 'Allow';
+			for my $act (as_list($st->{Action}))
 			{
-				push @grants, [ $act, $res ];
-				# used by some call of vtp: same action, and the resource is one vtp calls it on
-				my $used = grep {
-					my ($a, $role, $scope) = split /\|/;
-					$a eq $act && defined $arn{$role}
-					  && ($role !~ /^(temp|output)$/ || $act =~ /^s3:List/
-						? $res eq $arn{$role}                   # a queue, or a bucket-level action: that ARN
-						: index($res, "$arn{$role}/") == 0)     # an object-level action: keys of that bucket
-				} keys %need;
-				push @extra, "$st->{Sid}: $act on $res" unless $used;
+				for my $res (as_list($st->{Resource}))
+				{
+					push @grants, [ $act, $res ];
+					# used by some call: same action, and the resource is one it is called on
+					my $used = grep {
+						my ($a, $role, $scope) = split /\|/;
+						$a eq $act && defined $arn{$role}
+						  && ($role !~ /^(temp|output)$/ || $act =~ /^s3:List/
+							? $res eq $arn{$role}                   # a queue, or a bucket-level action: that ARN
+							: index($res, "$arn{$role}/") == 0)     # an object-level action: keys of that bucket
+					} keys %$nd;
+					push @extra, "$st->{Sid}: $act on $res" unless $used;
+				}
 			}
 		}
+		is_deeply(\@extra, [], "the IAM policy $name grants only what it is for calls, where it calls it");
+		my @missing;
+		for my $n (sort keys %$nd)
+		{
+			my ($act, $role, $scope) = split /\|/, $n;
+			next if $role eq 'sources';    # vtp.source_buckets is empty unless set: the docs say what to add
+			my $bucket_level = $act =~ /^s3:List/;
+			my $target = $role =~ /^(temp|output)$/ && !$bucket_level ? "$arn{$role}/${scope}SOME-KEY" : $arn{$role};
+			my $ok = grep { $_->[0] eq $act && $target =~ glob_re($_->[1]) } @grants;
+			push @missing, "$act on $target ($nd->{$n})" unless $ok;
+		}
+		is_deeply(\@missing, [], "the IAM policy $name grants every call it is for makes, on the resource it makes it on");
 	}
-	is_deeply(\@extra, [], 'the IAM policy grants only what vtp calls, where it calls it');
-	my @missing;
-	for my $n (sort keys %need)
-	{
-		my ($act, $role, $scope) = split /\|/, $n;
-		next if $role eq 'sources';    # vtp.source_buckets is empty unless set: aws-setup.md says what to add
-		my $bucket_level = $act =~ /^s3:List/;
-		my $target = $role =~ /^(temp|output)$/ && !$bucket_level ? "$arn{$role}/${scope}SOME-KEY" : $arn{$role};
-		my $ok = grep { $_->[0] eq $act && $target =~ glob_re($_->[1]) } @grants;
-		push @missing, "$act on $target ($need{$n})" unless $ok;
-	}
-	is_deeply(\@missing, [], 'the IAM policy grants every call vtp makes, on the resource it makes it on');
 }
 my @trust = @{ $last->{docs}{'iam create-role --assume-role-policy-document'} // [] };
 ok(@trust && !grep({ my $t = $_; grep { ($_->{Action} // '') ne 'sts:AssumeRole' || ($_->{Principal}{Service} // '') ne 'ec2.amazonaws.com' } as_list($t->{Statement}) } @trust),
