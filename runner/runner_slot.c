@@ -274,8 +274,6 @@ receive_tick(void *arg)
 	runner_report_send(&s->rep, &s->db, false);
 }
 
-/* Wait for one task and run it; how long to wait before the next round. */
-
 /*
  * The scratch directory, again before each task: something (systemd-tmpfiles,
  * an operator) may have removed it since the start. Made again if so; a task
@@ -292,6 +290,7 @@ scratch_still_there(runner_slot *s)
 	return false;
 }
 
+/* Wait for one task and run it; how long to wait before the next round. */
 static long
 receive_and_run(runner_slot *s)
 {
