@@ -142,27 +142,16 @@ host_facts(void *arg, const job *j, const char *facts_json)
 static bool
 host_publish(void *arg, const job *j)
 {
-	vtp_rendition r[LADDER_MAX_RUNGS];
-	int			i;
+	vbuf		r = VBUF_INIT;
 	bool		ok;
 
 	Assert(j->nr <= LADDER_MAX_RUNGS && j->nuploaded == j->nr);
-	memset(r, 0, sizeof(r));
-	for (i = 0; i < j->nr; i++)
-	{
-		strlcpy(r[i].name, j->r[i].name, sizeof(r[i].name));
-		strlcpy(r[i].file, j->r[i].file, sizeof(r[i].file));
-		r[i].key = j->r[i].key;
-		r[i].width = j->r[i].width;
-		r[i].height = j->r[i].height;
-		r[i].bytes = j->r[i].bytes;
-		r[i].bitrate = j->r[i].bitrate;
-		r[i].duration = j->r[i].duration;
-	}
+	job_renditions_json(j, &r);
 	catalog_begin();
-	ok = proto_publish(j->id, j->token, settings.output_bucket, j->out_key, r, j->nr, j->cpu_seconds,
-						 j->wall_seconds);
+	ok = proto_publish(j->id, j->token, settings.output_bucket, j->out_key, vbuf_str(&r), j->cpu_seconds,
+					   j->wall_seconds);
 	catalog_commit();
+	vbuf_free(&r);
 	return ok;
 }
 

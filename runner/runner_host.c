@@ -161,27 +161,6 @@ host_facts(void *arg, const job *j, const char *facts_json)
 	send_facts(s, j);
 }
 
-/* The renditions as vtp_publish takes them: a JSON array. */
-static void
-renditions_json(const job *j, vbuf *b)
-{
-	int			i;
-
-	vbuf_putc(b, '[');
-	for (i = 0; i < j->nr; i++)
-	{
-		const job_rendition *r = &j->r[i];
-
-		vbuf_puts(b, i ? ",{\"name\":" : "{\"name\":");
-		vbuf_json_string(b, r->name);
-		vbuf_puts(b, ",\"key\":");
-		vbuf_json_string(b, r->key);
-		vbuf_printf(b, ",\"width\":%d,\"height\":%d,\"bytes\":%lld,\"bitrate\":%lld,\"duration\":%.3f}",
-					r->width, r->height, (long long) r->bytes, (long long) r->bitrate, r->duration);
-	}
-	vbuf_putc(b, ']');
-}
-
 static bool
 host_publish(void *arg, const job *j)
 {
@@ -196,7 +175,7 @@ host_publish(void *arg, const job *j)
 	send_facts(s, j);
 	snprintf(cpu, sizeof(cpu), "%.3f", j->cpu_seconds);
 	snprintf(wall, sizeof(wall), "%.3f", j->wall_seconds);
-	renditions_json(j, &r);
+	job_renditions_json(j, &r);
 	v[6] = vbuf_str(&r);
 	/* until answered: no answer (a stop meanwhile) is not a publish */
 	done = runner_call(&s->db, true, "publish a video", "vtp_publish", 7, v, &res) == RDB_OK &&

@@ -251,6 +251,9 @@ extern void job_remove_tree(const char *path);
  */
 extern bool job_message_must_go(time_t received_at, time_t now, int visibility, int max_visibility);
 
+/* j's renditions (r[0 .. nr-1]) as a JSON array of name, key, width, height, bytes, bitrate, duration: vtp_publish's. */
+extern void job_renditions_json(const job *j, vbuf *b);
+
 /* The most bytes a rendition planned at maxrate over duration may have under set. */
 extern int64_t job_rendition_cap(const job_settings *set, int64_t maxrate, double duration);
 

@@ -227,3 +227,24 @@ job_rendition_cap(const job_settings *set, int64_t maxrate, double duration)
 
 	return (int64_t) (cap < hard ? cap : hard);
 }
+
+/* j's renditions as the catalog's vtp_publish takes them: a JSON array (both hosts send this). */
+void
+job_renditions_json(const job *j, vbuf *b)
+{
+	int			i;
+
+	vbuf_putc(b, '[');
+	for (i = 0; i < j->nr; i++)
+	{
+		const job_rendition *r = &j->r[i];
+
+		vbuf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+		vbuf_json_string(b, r->name);
+		vbuf_puts(b, ",\"key\":");
+		vbuf_json_string(b, r->key);
+		vbuf_printf(b, ",\"width\":%d,\"height\":%d,\"bytes\":%lld,\"bitrate\":%lld,\"duration\":%.6f}",
+					r->width, r->height, (long long) r->bytes, (long long) r->bitrate, r->duration);
+	}
+	vbuf_putc(b, ']');
+}

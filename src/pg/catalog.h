@@ -133,9 +133,9 @@ extern char *proto_video_status(const char *id);
 extern bool proto_heartbeat(const char *id, const char *token, int lease_seconds, double progress,
 							double eta_seconds);
 extern bool proto_set_probe(const char *id, const char *token, const char *probe_json);
-extern char *proto_renditions_json(const vtp_rendition *r, int n);
+/* renditions_json: the array vtp_publish takes (job_renditions_json). */
 extern bool proto_publish(const char *id, const char *token, const char *out_bucket, const char *out_key,
-						  const vtp_rendition *r, int n, double cpu_seconds, double wall_seconds);
+						  const char *renditions_json, double cpu_seconds, double wall_seconds);
 extern bool proto_fail(const char *id, const char *token, const char *code, const char *message);
 extern bool proto_release(const char *id, const char *token, const char *code, const char *message,
 						  bool refund, bool requeue);

@@ -8,8 +8,6 @@
 #include "catalog_int.h"
 
 #include "catalog/pg_type.h"
-#include "lib/stringinfo.h"
-#include "utils/json.h"
 
 /* SELECT * FROM schema.fn(args): its one row (ERROR otherwise). */
 static void
@@ -80,35 +78,13 @@ proto_set_probe(const char *id, const char *token, const char *probe_json)
 	return catalog_col_bool(0, 1);
 }
 
-/* The renditions as vtp_publish takes them: a JSON array (the same text a runner sends). */
-char *
-proto_renditions_json(const vtp_rendition *r, int n)
-{
-	StringInfoData b;
-	int			i;
-
-	initStringInfo(&b);
-	appendStringInfoChar(&b, '[');
-	for (i = 0; i < n; i++)
-	{
-		appendStringInfoString(&b, i ? ",{\"name\":" : "{\"name\":");
-		escape_json(&b, r[i].name);
-		appendStringInfoString(&b, ",\"key\":");
-		escape_json(&b, r[i].key);
-		appendStringInfo(&b, ",\"width\":%d,\"height\":%d,\"bytes\":" INT64_FORMAT ",\"bitrate\":" INT64_FORMAT
-						 ",\"duration\":%.6f}", r[i].width, r[i].height, r[i].bytes, r[i].bitrate, r[i].duration);
-	}
-	appendStringInfoChar(&b, ']');
-	return b.data;
-}
-
 bool
 proto_publish(const char *id, const char *token, const char *out_bucket, const char *out_key,
-			  const vtp_rendition *r, int n, double cpu_seconds, double wall_seconds)
+			  const char *renditions_json, double cpu_seconds, double wall_seconds)
 {
 	Oid			types[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, FLOAT8OID, FLOAT8OID, TEXTOID};
 	Datum		v[7] = {TXT(id), TXT(token), TXT(out_bucket), TXT(out_key), Float8GetDatum(cpu_seconds),
-	Float8GetDatum(wall_seconds), TXT(proto_renditions_json(r, n))};
+	Float8GetDatum(wall_seconds), TXT(renditions_json)};
 
 	call("vtp_publish", "$1::pg_catalog.uuid, $2::pg_catalog.uuid, $3, $4, $5, $6, $7", 7, types, v, NULL);
 	return catalog_col_bool(0, 1);

@@ -84,6 +84,16 @@ static const char *const runner_settings[] = {
 	"vtp.s3_part_size", "vtp.request_timeout", "vtp.aws_max_retries", NULL
 };
 
+/* One row of vtp_runner_settings. */
+static void
+setting_row(ReturnSetInfo *rsinfo, const char *name, const char *value)
+{
+	Datum		values[2] = {CStringGetTextDatum(name), CStringGetTextDatum(value ? value : "")};
+	bool		nulls[2] = {false, false};
+
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
 Datum
 vtp_runner_settings(PG_FUNCTION_ARGS)
 {
@@ -91,18 +101,10 @@ vtp_runner_settings(PG_FUNCTION_ARGS)
 	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
-	for (i = -2; runner_settings[i < 0 ? 0 : i] != NULL; i++)
-	{
-		Datum		values[2];
-		bool		nulls[2] = {false, false};
-		const char *name = i == -2 ? "vtp.catalog" : i == -1 ? "vtp.version" : runner_settings[i];
-		const char *value = i == -2 ? vtp_catalog_identity() : i == -1 ? VTP_VERSION :
-			GetConfigOption(name, false, false);
-
-		values[0] = CStringGetTextDatum(name);
-		values[1] = CStringGetTextDatum(value ? value : "");
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+	setting_row(rsinfo, "vtp.catalog", vtp_catalog_identity());
+	setting_row(rsinfo, "vtp.version", VTP_VERSION);
+	for (i = 0; runner_settings[i] != NULL; i++)
+		setting_row(rsinfo, runner_settings[i], GetConfigOption(runner_settings[i], false, false));
 	return (Datum) 0;
 }
 
