@@ -2,8 +2,8 @@
 # bench.sh — `make bench`: speed, measured side by side in one run on this
 # machine. Machines are shared and noisy: read the ratios and CPU seconds,
 # not a single wall time. Sections (VTP_BENCH=ladder,pipeline,upload,runners to choose):
-#   ladder    vtp-transcode vs the ffmpeg CLI (same ladder) and vs the peer
-#             setup (3 x ffmpeg medium crf 23): CPU, VMAF per rung, bytes
+#   ladder    a content set of five clips: vtp-transcode vs the ffmpeg CLI (same ladder) and vs the peer
+#             default (3 plain ffmpeg medium crf 23 runs): CPU, VMAF per rung, bytes
 #   pipeline  overhead around the transcode; pgbench -S TPS during a transcode
 #   upload    the HTTP upload server vs a direct multipart PUT; its RSS on 2 GiB
 #   runners   vtp-runner: 2 runners vs 1 (throughput), runner vs in-server
